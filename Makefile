@@ -1,0 +1,39 @@
+# Two commands set up everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SCALE  ?= S
+
+export CDW_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install demo test lint ui bench docs clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cdw demo
+
+test: $(STAMP)
+	$(BIN)/ruff check orchestration sources tests benchmarks
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check orchestration sources tests benchmarks
+	$(BIN)/ruff format --check orchestration sources tests benchmarks
+
+ui: $(STAMP)
+	$(BIN)/cdw ui
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run --scale $(SCALE)
+
+clean:
+	rm -rf data target logs

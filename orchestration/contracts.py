@@ -1,0 +1,242 @@
+"""Source contracts: what each operational system delivers, declared in `sources/<system>.yml`.
+
+A contract is the only thing needed to add a system: ingestion, the gate and the dbt sources are
+all derived from it. Contracts are validated on load; errors name the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "sources"
+
+ColumnType = Literal["string", "integer", "double", "decimal", "date", "timestamp", "boolean"]
+FileFormat = Literal["csv", "jsonl", "parquet", "sqlite"]
+SemanticTag = Literal[
+    "email",
+    "phone",
+    "person_name",
+    "given_name",
+    "family_name",
+    "company_name",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "date_of_birth",
+    "tax_id",
+    "loyalty_card",
+    "currency",
+    "amount",
+    "pii",
+]
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Strict):
+    name: str
+    type: ColumnType
+    description: str
+    source: str | None = Field(
+        default=None,
+        description="Name (or dotted path into a nested JSON record) in the delivered file; "
+        "defaults to `name`.",
+    )
+    nullable: bool = True
+    tags: tuple[SemanticTag, ...] = ()
+    scale: int = Field(default=2, ge=0, le=9, description="Digits after the point, for decimal.")
+    format: str | None = Field(
+        default=None, description="strptime format for date/timestamp text, when not ISO 8601."
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="Zone of timestamps delivered without an offset; defaults to the system's.",
+    )
+    timezone_column: str | None = Field(
+        default=None, description="Column holding a per-row IANA zone for naive timestamps."
+    )
+    accepted_values: tuple[str, ...] | None = None
+
+    @property
+    def source_name(self) -> str:
+        return self.source or self.name
+
+    @property
+    def is_pii(self) -> bool:
+        return bool({"pii", "email", "phone", "person_name", "date_of_birth"} & set(self.tags))
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"column name {value!r} must be lower_snake_case")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_zone(value)
+        return value
+
+
+class CsvOptions(_Strict):
+    delimiter: str = ","
+    quote: str = '"'
+    header: bool = True
+    encoding: str = "utf-8"
+    decimal_separator: Literal[".", ","] = "."
+
+
+class Freshness(_Strict):
+    warn_after_hours: int = Field(default=30, gt=0)
+    error_after_hours: int = Field(default=54, gt=0)
+
+
+class GatePolicy(_Strict):
+    max_failed_row_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A batch with a larger share of bad rows is rejected whole.",
+    )
+    min_row_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        description="Reject a batch smaller than this share of the previous load (row collapse).",
+    )
+
+
+class Entity(_Strict):
+    name: str
+    description: str
+    grain: str
+    format: FileFormat
+    files: str = Field(description="Glob, relative to landing/<system>/<YYYY-MM-DD>/.")
+    table: str | None = Field(default=None, description="Table name, for sqlite deliveries.")
+    unnest: str | None = Field(
+        default=None,
+        description="jsonl only: a list field of each record; one output row per element.",
+    )
+    csv: CsvOptions = CsvOptions()
+    primary_key: tuple[str, ...]
+    cursor: str | None = Field(default=None, description="Change cursor column (e.g. updated_at).")
+    freshness: Freshness = Freshness()
+    gate: GatePolicy = GatePolicy()
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def tagged(self, tag: str) -> list[Column]:
+        return [c for c in self.columns if tag in c.tags]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Entity:
+        names = self.column_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"entity {self.name!r} declares a column twice")
+        for key in (*self.primary_key, *([self.cursor] if self.cursor else [])):
+            if key not in names:
+                raise ValueError(f"entity {self.name!r}: key/cursor {key!r} is not a column")
+        for column in self.columns:
+            if column.timezone_column and column.timezone_column not in names:
+                raise ValueError(
+                    f"column {column.name!r}: timezone_column {column.timezone_column!r} "
+                    "is not a column"
+                )
+        if self.format == "sqlite" and not self.table:
+            raise ValueError(f"entity {self.name!r}: format sqlite needs `table`")
+        if self.unnest and self.format != "jsonl":
+            raise ValueError(f"entity {self.name!r}: `unnest` is for jsonl deliveries")
+        return self
+
+
+class SystemContract(_Strict):
+    system: str
+    description: str
+    owner: str
+    timezone: str = Field(default="UTC", description="Zone of naive timestamps in this system.")
+    entities: tuple[Entity, ...]
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("system")
+    @classmethod
+    def _system_identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"system name {value!r} must be lower_snake_case")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _system_zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    def entity(self, name: str) -> Entity:
+        for entity in self.entities:
+            if entity.name == name:
+                return entity
+        raise KeyError(f"system {self.system!r} has no entity {name!r}")
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def load_contract(path: Path) -> SystemContract:
+    """Read and validate one contract file; raise ContractError naming file and field."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ContractError(f"{path}: a contract is a mapping with `system` and `entities`")
+    try:
+        contract = SystemContract.model_validate({**document, "path": path})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ContractError(f"{path}: invalid contract: {problems}") from exc
+    if contract.system != path.stem:
+        raise ContractError(
+            f"{path}: system {contract.system!r} must match the file name {path.stem!r}"
+        )
+    return contract
+
+
+def load_contracts(directory: Path | None = None) -> list[SystemContract]:
+    """Every contract in `directory` (default: the repo's `sources/`), sorted by system."""
+    return list(_load_all(Path(directory or CONTRACTS_DIR).resolve()))
+
+
+@cache
+def _load_all(directory: Path) -> tuple[SystemContract, ...]:
+    paths = sorted(directory.glob("*.yml"))
+    return tuple(load_contract(path) for path in paths)
