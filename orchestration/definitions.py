@@ -1,0 +1,18 @@
+"""The Dagster code location: gathers what the modules named for them define."""
+
+import dagster as dg
+
+from orchestration.ingest_assets import build_ingest_assets
+from orchestration.jobs import all_jobs
+from orchestration.resources import warehouse_config
+from orchestration.schedules import daily_load_schedule
+from orchestration.sensors import new_delivery_sensor
+from orchestration.warehouse_assets import dbt_resource, warehouse_models
+
+defs = dg.Definitions(
+    assets=[*build_ingest_assets(), warehouse_models],
+    jobs=all_jobs,
+    schedules=[daily_load_schedule],
+    sensors=[new_delivery_sensor],
+    resources={"warehouse": warehouse_config(), "dbt": dbt_resource()},
+)

@@ -1,0 +1,77 @@
+"""The dbt project as Dagster assets: every model an asset, every dbt test an asset check.
+
+dbt sources carry `meta.dagster.asset_key` (generated from the contracts), so they resolve to
+the ingest assets `["raw", system, entity]` and the whole pipeline is one lineage graph.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.locks import writer_lock
+from orchestration.resources import WarehouseConfig
+from orchestration.settings import PROJECT_DIR
+
+WAREHOUSE_POOL = "warehouse"
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Asset keys and groups from dbt metadata: `meta.dagster`, else the model's top folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        declared = _dagster_meta(dbt_resource_props).get("asset_key")
+        if declared:
+            return dg.AssetKey(declared)
+        return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return _dagster_meta(dbt_resource_props).get("group") or _layer(dbt_resource_props)
+
+
+def _dagster_meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    config_meta = props.get("config", {}).get("meta", {}) or {}
+    return {**(props.get("meta") or {}), **config_meta}.get("dagster", {}) or {}
+
+
+def _layer(props: Mapping[str, Any]) -> str:
+    # fqn is [project, folder, ..., name]; the first folder under models/ is the layer.
+    fqn = props.get("fqn") or []
+    return fqn[1] if len(fqn) > 2 else props["resource_type"]
+
+
+def ensure_manifest() -> None:
+    """Parse the dbt project when no manifest exists yet (a fresh clone, CI)."""
+    if not dbt_project.manifest_path.exists():
+        dbt_project.preparer.prepare(dbt_project)
+
+
+ensure_manifest()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=WarehouseTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseConfig
+) -> Iterator[Any]:
+    settings = warehouse.settings()
+    with writer_lock(settings.data_dir / "warehouse.lock"):
+        yield from dbt.cli(["build"], context=context).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    # The venv's dbt, whether or not the venv is activated (`.venv/bin/cdw` from make).
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
