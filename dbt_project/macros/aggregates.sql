@@ -1,0 +1,22 @@
+{#- The value of `column` on the row with the smallest `order_key`, ignoring null values
+    (survivorship: order_key ranks sources by trust, then recency). -#}
+{% macro value_with_min_key(column, order_key) -%}
+    {{ return(adapter.dispatch('value_with_min_key')(column, order_key)) }}
+{%- endmacro %}
+{% macro default__value_with_min_key(column, order_key) -%}
+    min_by({{ column }}, case when {{ column }} is not null then {{ order_key }} end)
+{%- endmacro %}
+{% macro duckdb__value_with_min_key(column, order_key) -%}
+    arg_min({{ column }}, case when {{ column }} is not null then {{ order_key }} end)
+{%- endmacro %}
+
+{#- Sorted, comma-separated distinct values. -#}
+{% macro distinct_list(column) -%}
+    {{ return(adapter.dispatch('distinct_list')(column)) }}
+{%- endmacro %}
+{% macro default__distinct_list(column) -%}
+    array_join(array_sort(collect_set({{ column }})), ',')
+{%- endmacro %}
+{% macro duckdb__distinct_list(column) -%}
+    string_agg(distinct {{ column }}, ',' order by {{ column }})
+{%- endmacro %}

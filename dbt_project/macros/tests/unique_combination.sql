@@ -1,0 +1,7 @@
+{#- Generic test: no two rows share the same values of `combination_of_columns`. -#}
+{% test unique_combination(model, combination_of_columns) %}
+    select {{ combination_of_columns | join(', ') }}, count(*) as rows_with_key
+    from {{ model }}
+    group by {{ combination_of_columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}

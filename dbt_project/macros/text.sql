@@ -1,0 +1,60 @@
+{#- Text normalisation used by staging. Engine-specific pieces go through adapter.dispatch. -#}
+
+{% macro regex_replace_all(expression, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all')(expression, pattern, replacement)) }}
+{%- endmacro %}
+{% macro default__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+{% macro duckdb__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro nfc(expression) -%}
+    {{ return(adapter.dispatch('nfc')(expression)) }}
+{%- endmacro %}
+{% macro default__nfc(expression) -%}{{ expression }}{%- endmacro %}
+{% macro duckdb__nfc(expression) -%}nfc_normalize({{ expression }}){%- endmacro %}
+
+{% macro strip_accents(expression) -%}
+    {{ return(adapter.dispatch('strip_accents')(expression)) }}
+{%- endmacro %}
+{% macro default__strip_accents(expression) -%}{{ expression }}{%- endmacro %}
+{% macro duckdb__strip_accents(expression) -%}strip_accents({{ expression }}){%- endmacro %}
+
+{#- Trimmed text with inner runs of whitespace collapsed; empty text becomes null. -#}
+{% macro clean_text(column) -%}
+    nullif(trim({{ regex_replace_all(column, '[[:space:]]+', ' ') }}), '')
+{%- endmacro %}
+
+{#- A display name: NFC-normalised, trimmed, single-spaced. -#}
+{% macro clean_name(column) -%}
+    {{ nfc(clean_text(column)) }}
+{%- endmacro %}
+
+{% macro normalize_email(column) -%}
+    nullif(lower(trim({{ column }})), '')
+{%- endmacro %}
+
+{#- ISO codes (country, currency): trimmed upper case. -#}
+{% macro iso_code(column) -%}
+    nullif(upper(trim({{ column }})), '')
+{%- endmacro %}
+
+{#- Tax ids compare without spaces, dots, dashes or slashes, upper case. -#}
+{% macro normalize_tax_id(column) -%}
+    nullif(upper({{ regex_replace_all(column, '[^0-9A-Za-z]', '') }}), '')
+{%- endmacro %}
+
+{#- Matching key for a person's or company's name: lower case, no accents, no punctuation,
+    single-spaced, and "Family, Given" turned into "given family". -#}
+{% macro name_key(column) -%}
+    {%- set reordered -%}
+        case when {{ column }} like '%,%'
+            then {{ dbt.concat([dbt.split_part(column, "','", 2), "' '", dbt.split_part(column, "','", 1)]) }}
+            else {{ column }}
+        end
+    {%- endset -%}
+    {%- set letters = regex_replace_all("lower(" ~ strip_accents(reordered) ~ ")", "[^a-z0-9 ]", "") -%}
+    nullif(trim({{ regex_replace_all(letters, " +", " ") }}), '')
+{%- endmacro %}

@@ -1,0 +1,31 @@
+{#- Credit notes (refunds) against invoices; amounts are positive here and reduce revenue. One row per credit_note_no: the latest delivered version. -#}
+with source as (
+    select * from {{ source('erp', 'credit_notes') }}
+),
+
+versions as (
+    select
+        *,
+        {{ version_rank(['credit_note_no']) }} as version_rank
+    from source
+),
+
+final as (
+    select
+        credit_note_no,
+        invoice_no,
+        customer_no,
+        credit_date,
+        {{ iso_code('currency') }} as currency,
+        amount,
+        sku,
+        lower(trim(reason)) as reason,
+        _source_file,
+        _source_row,
+        _load_date,
+        {{ to_utc('_loaded_at') }} as _loaded_at
+    from versions
+    where version_rank = 1
+)
+
+select * from final

@@ -1,0 +1,30 @@
+{#- Invoice lines, one product each. One row per invoice_no + line_no: the latest delivered version. -#}
+with source as (
+    select * from {{ source('erp', 'invoice_lines') }}
+),
+
+versions as (
+    select
+        *,
+        {{ version_rank(['invoice_no', 'line_no']) }} as version_rank
+    from source
+),
+
+final as (
+    select
+        invoice_no,
+        line_no,
+        sku,
+        quantity,
+        unit_price,
+        line_amount,
+        {{ iso_code('currency') }} as currency,
+        _source_file,
+        _source_row,
+        _load_date,
+        {{ to_utc('_loaded_at') }} as _loaded_at
+    from versions
+    where version_rank = 1
+)
+
+select * from final

@@ -1,0 +1,29 @@
+{#- Subscription plans and their monthly price. One row per plan_id: the latest delivered version. -#}
+with source as (
+    select * from {{ source('subscriptions', 'plans') }}
+),
+
+versions as (
+    select
+        *,
+        {{ version_rank(['plan_id']) }} as version_rank
+    from source
+),
+
+final as (
+    select
+        plan_id,
+        {{ clean_text('plan_name') }} as plan_name,
+        {{ clean_text('product_line') }} as product_line,
+        tier_rank,
+        monthly_price,
+        {{ iso_code('currency') }} as currency,
+        _source_file,
+        _source_row,
+        _load_date,
+        {{ to_utc('_loaded_at') }} as _loaded_at
+    from versions
+    where version_rank = 1
+)
+
+select * from final

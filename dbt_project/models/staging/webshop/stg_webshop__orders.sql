@@ -1,0 +1,30 @@
+{#- Orders placed in the shop (the lines are the order_lines entity). One row per order_id: the latest delivered version. -#}
+with source as (
+    select * from {{ source('webshop', 'orders') }}
+),
+
+versions as (
+    select
+        *,
+        {{ version_rank(['order_id'], 'updated_at') }} as version_rank
+    from source
+),
+
+final as (
+    select
+        order_id,
+        user_id,
+        {{ to_utc('ordered_at') }} as ordered_at,
+        {{ iso_code('currency') }} as currency,
+        total_amount,
+        lower(trim(status)) as status,
+        {{ to_utc('updated_at') }} as updated_at,
+        _source_file,
+        _source_row,
+        _load_date,
+        {{ to_utc('_loaded_at') }} as _loaded_at
+    from versions
+    where version_rank = 1
+)
+
+select * from final
