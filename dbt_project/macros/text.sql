@@ -58,3 +58,15 @@
     {%- set letters = regex_replace_all("lower(" ~ strip_accents(reordered) ~ ")", "[^a-z0-9 ]", "") -%}
     nullif(trim({{ regex_replace_all(letters, " +", " ") }}), '')
 {%- endmacro %}
+
+{#- Email as a matching key: gmail ignores dots in the local part, so they are dropped there. -#}
+{% macro email_match_key(column) -%}
+    case
+        when {{ dbt.split_part(column, "'@'", 2) }} in ('gmail.com', 'googlemail.com')
+            then {{ dbt.concat([
+                "replace(" ~ dbt.split_part(column, "'@'", 1) ~ ", '.', '')",
+                "'@gmail.com'"
+            ]) }}
+        else {{ column }}
+    end
+{%- endmacro %}
