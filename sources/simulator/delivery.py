@@ -1,0 +1,47 @@
+"""When each record version is delivered: the load date of the folder it lands in.
+
+Everything up to the first load date goes into the initial extract; later versions land in the
+folder of the day they appeared, a few of them one to three days late. A delivery holds the state
+of a record at extraction time, so a key appears at most once per file: earlier versions of the
+same key in the same delivery are dropped (the initial extract holds only the latest state).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.frames import Records, take
+from simulator.timeline import Timeline
+
+LATE_SHARE = 0.02
+
+
+def assign_load_days(records: Records, timeline: Timeline, rng: np.random.Generator,
+                     late_share: float = LATE_SHARE) -> Records:
+    day = records["_day"]
+    load = np.maximum(day, timeline.first_load_day)
+    late = (day > timeline.first_load_day) & (rng.random(len(day)) < late_share)
+    load = np.minimum(load + np.where(late, rng.integers(1, 4, len(day)), 0), timeline.end_day)
+    records = dict(records)
+    records["_load_day"] = load
+    keep = _latest_per_delivery(records["_key"], load, records["_seq"])
+    return take(records, keep)
+
+
+def _latest_per_delivery(key: np.ndarray, load: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """Rows to keep: the last version (by seq, then position) of each key in each delivery,
+    in the original row order."""
+    position = np.arange(len(key))
+    order = np.lexsort((position, seq, load, key.astype(str)))
+    k, ld = key[order].astype(str), load[order]
+    last = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        last[:-1] = (k[1:] != k[:-1]) | (ld[1:] != ld[:-1])
+    return np.sort(order[last])
+
+
+def versions_per_key(records: Records) -> np.ndarray:
+    """For every row, how many delivered rows share its key (1 = a single delivered version)."""
+    _, inverse, counts = np.unique(records["_key"].astype(str), return_inverse=True,
+                                   return_counts=True)
+    return counts[inverse]

@@ -1,0 +1,61 @@
+"""Small helpers for the simulator's tables: a record set is a dict of equally long numpy arrays.
+
+Columns named like contract columns hold the business values (money in integer cents, dates as
+day numbers, timestamps as UTC epoch seconds); columns starting with '_' are bookkeeping:
+`_day` (the business day the record version appeared), `_key` (primary key as text, to tell
+versions apart), `_customer` (index of the true customer, -1 for none).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Records = dict[str, np.ndarray]
+NULL_DAY = np.iinfo(np.int64).min  # a date or timestamp that is absent
+
+
+def take(records: Records, index: np.ndarray) -> Records:
+    return {name: values[index] for name, values in records.items()}
+
+
+def concat(parts: list[Records]) -> Records:
+    parts = [p for p in parts if p]
+    if not parts:
+        return {}
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def length(records: Records) -> int:
+    return len(next(iter(records.values()))) if records else 0
+
+
+def numbered(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """'INV-' + zero-padded number, vectorised."""
+    return np.char.add(prefix, np.char.zfill(np.asarray(numbers).astype(str), width)).astype(object)
+
+
+def repeat_index(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For counts [2, 0, 3]: owners [0, 0, 2, 2, 2] and positions [0, 1, 0, 1, 2]."""
+    owners = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    positions = np.arange(len(owners)) - np.repeat(starts, counts)
+    return owners, positions
+
+
+def seconds_in_day(rng: np.random.Generator, n: int, first_hour: int, last_hour: int) -> np.ndarray:
+    return rng.integers(first_hour * 3600, last_hour * 3600, n)
+
+
+def partition(values: np.ndarray, sep: str) -> np.ndarray:
+    """np.char.partition that also copes with an empty array (shape (n, 3), str)."""
+    values = np.asarray(values).astype(str)
+    if not len(values):
+        return np.zeros((0, 3), dtype="U1")
+    return np.char.partition(values, sep)
+
+
+def rpartition(values: np.ndarray, sep: str) -> np.ndarray:
+    values = np.asarray(values).astype(str)
+    if not len(values):
+        return np.zeros((0, 3), dtype="U1")
+    return np.char.rpartition(values, sep)
