@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from orchestration.contracts import Column, Entity
-from orchestration.readers import SOURCE_ROW, ReadReject, _sql_str
+from orchestration.readers import SOURCE_ROW, ReadReject, _sql_str, duckdb_cursor
 
 QUARANTINE_CORE = pa.schema(
     [
@@ -41,6 +41,7 @@ _OFFSET = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(
 _NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _THOUSANDS_COMMA = r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?"
 _PLAIN_COMMA = r"[+-]?([0-9]+,?[0-9]*|,[0-9]+)"
+_ORD = "_ord"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 
@@ -101,7 +102,9 @@ def conform(rows: pa.Table, entity: Entity, *, system_timezone: str, source_file
     """Type every column of `rows` (text + _source_row); bad records become quarantine rows."""
     con = _connect()
     try:
-        con.register("src", rows)
+        # `_ord` keeps the delivered order (unnested items share one _source_row).
+        ordinal = pa.array(np.arange(rows.num_rows, dtype=np.int64))
+        con.register("src", rows.append_column(_ORD, ordinal))
         con.execute(
             f"CREATE TEMP TABLE conformed AS {_conform_sql(entity, system_timezone, source_file)}"
         )
@@ -109,12 +112,12 @@ def conform(rows: pa.Table, entity: Entity, *, system_timezone: str, source_file
         typed = ", ".join(_q(c.name) for c in entity.columns)
         good = con.sql(
             f"SELECT {typed}, {SOURCE_ROW} FROM conformed "
-            f"WHERE q_rule IS NULL ORDER BY {SOURCE_ROW}"
+            f"WHERE q_rule IS NULL ORDER BY {_ORD}"
         ).to_arrow_table()
         record = _raw_record_sql(entity, lambda c: _q(_raw(c.name)))
         bad = con.sql(
             f"SELECT {SOURCE_ROW}, q_column, q_rule, q_reason, {record} FROM conformed "
-            f"WHERE q_rule IS NOT NULL ORDER BY {SOURCE_ROW}"
+            f"WHERE q_rule IS NOT NULL ORDER BY {_ORD}"
         ).to_arrow_table()
     finally:
         con.close()
@@ -213,9 +216,7 @@ def quarantine_good_rows(
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")  # timestamptz come back as timestamp[us, tz=UTC]
-    return con
+    return duckdb_cursor()
 
 
 def _q(name: str) -> str:
@@ -277,7 +278,7 @@ def _conform_sql(entity: Entity, system_timezone: str, source_file: str) -> str:
     flagged = (
         f"SELECT *, {first_rule} AS q_rule0, {first_column} AS q_column0, {reason} AS q_reason0 "
         f"FROM (SELECT *, {', '.join([*typed, *flags])} "
-        f"FROM (SELECT {SOURCE_ROW}, {raws} FROM src))"
+        f"FROM (SELECT {SOURCE_ROW}, {_ORD}, {raws} FROM src))"
     )
     return _with_duplicates(flagged, entity, prefix)
 
@@ -292,7 +293,7 @@ def _with_duplicates(flagged: str, entity: Entity, prefix: str) -> str:
     shown = " || ', ' || ".join(
         f"{_sql_str(k + '=')} || coalesce({_q(k)}::VARCHAR, 'null')" for k in entity.primary_key
     )
-    window = f"PARTITION BY (q_rule0 IS NULL), {keys} ORDER BY {SOURCE_ROW}"
+    window = f"PARTITION BY (q_rule0 IS NULL), {keys} ORDER BY {_ORD}"
     duplicate = f"(q_rule0 IS NULL AND row_number() OVER ({window}) > 1)"
     first = f"first_value({SOURCE_ROW}) OVER ({window})"
     key_column = _lit(entity.primary_key[0]) if len(entity.primary_key) == 1 else "NULL::VARCHAR"

@@ -233,18 +233,17 @@ class _Planner:
         self.to_load: list[_Landed] = []  # files whose rows go into this partition, in order
         self.replaced: dict[str, _Landed] = {}  # rel of a corrected file -> its correction
         self.rebuild: set[date] = set()
-        self._seen: dict[str, str] = {}  # sha256 -> rel, within this run
 
     def plan(self, settings: Settings, landed: _Landed) -> None:
         system, entity = self.contract.system, self.entity.name
-        earlier = self._seen.get(landed.sha256)
         twin = self.ledger.identical(system, entity, landed.sha256, landed.rel, self.load_date)
-        if earlier or twin:
-            where = earlier or f"{twin.path} (load date {twin.load_date})"  # type: ignore[union-attr]
-            reason = f"identical re-delivery of {where}; not loaded again"
+        if twin is not None:
+            reason = (
+                f"identical re-delivery of {twin.path} (load date {twin.load_date}); "
+                "not loaded again"
+            )
             self.results.append((landed, _Counts("duplicate", reason=reason), None))
             return
-        self._seen[landed.sha256] = landed.rel
         original = self.ledger.corrected_original(
             system, entity, landed.name, landed.sha256, self.load_date
         )

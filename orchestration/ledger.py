@@ -113,12 +113,17 @@ class Ledger:
     def identical(
         self, system: str, entity: str, sha256: str, path: str, before: date
     ) -> LandedFileRow | None:
-        """An earlier delivery of the same bytes under another path (a re-delivery)."""
+        """An earlier delivery of the same bytes under another path (a re-delivery).
+
+        Files without records (a header-only CSV, an empty database: a quiet day) are byte-equal
+        every day under new names; they are only re-deliveries under the same file name.
+        """
         return self._one(
             "SELECT * FROM landed_files WHERE system = ? AND entity = ? AND sha256 = ? "
             f"AND path <> ? AND load_date < ? AND outcome IN {_KEPT} "
+            "AND (file_name = ? OR rows_read > 0) "
             "ORDER BY load_date, path LIMIT 1",
-            (system, entity, sha256, path, before.isoformat()),
+            (system, entity, sha256, path, before.isoformat(), Path(path).name),
         )
 
     def corrected_original(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -199,10 +200,24 @@ def _unique(names: list[str]) -> list[str]:
     return result
 
 
-def _duckdb() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+_DATABASES: dict[int, duckdb.DuckDBPyConnection] = {}
+
+
+def duckdb_cursor() -> duckdb.DuckDBPyConnection:
+    """A fresh connection (own temp tables) to this process's in-memory DuckDB.
+
+    Opening a database costs ~15 ms, a cursor ~0.3 ms; one database per process id, because a
+    DuckDB instance must not be shared across a fork.
+    """
+    pid = os.getpid()
+    if pid not in _DATABASES:
+        _DATABASES[pid] = duckdb.connect()
+    con = _DATABASES[pid].cursor()
+    con.execute("SET TimeZone = 'UTC'")  # timestamptz come back as timestamp[us, tz=UTC]
     return con
+
+
+_duckdb = duckdb_cursor
 
 
 def _sql_str(value: str) -> str:
