@@ -23,7 +23,8 @@ erp_invoice_lines as (
         invoices.invoice_date as revenue_date, invoice_lines.sku,
         cast(null as varchar) as plan_product_line, invoice_lines.quantity,
         invoice_lines.line_amount as amount, invoice_lines.currency,
-        {{ dbt.concat(["'erp:customers:'", "invoices.customer_no"]) }} as customer_record_key
+        {{ dbt.concat(["'erp:customers:'", "invoices.customer_no"]) }} as customer_record_key,
+        invoice_lines._source_file as source_file, invoice_lines._source_row as source_row
     from invoice_lines
     inner join invoices on invoice_lines.invoice_no = invoices.invoice_no
     where invoices.status <> 'cancelled'
@@ -35,7 +36,8 @@ erp_credit_notes as (
         case when invoices.webshop_order_id is not null then 'webshop' else 'erp' end,
         credit_notes.credit_date, credit_notes.sku, null, cast(null as bigint),
         -credit_notes.amount, credit_notes.currency,
-        {{ dbt.concat(["'erp:customers:'", "credit_notes.customer_no"]) }}
+        {{ dbt.concat(["'erp:customers:'", "credit_notes.customer_no"]) }},
+        credit_notes._source_file, credit_notes._source_row
     from credit_notes
     left join invoices on credit_notes.invoice_no = invoices.invoice_no
 ),
@@ -45,7 +47,8 @@ pos_basket_lines as (
         'pos', 'basket_lines', basket_id, line_no, basket_id, 'pos',
         cast(purchased_at as date), sku, null, quantity,
         quantity * unit_price, currency,
-        case when card_no is not null then {{ dbt.concat(["'pos:loyalty_cards:'", "card_no"]) }} end
+        case when card_no is not null then {{ dbt.concat(["'pos:loyalty_cards:'", "card_no"]) }} end,
+        _source_file, _source_row
     from basket_lines
 ),
 
@@ -54,7 +57,8 @@ webshop_order_lines as (
         'webshop', 'order_lines', order_lines.order_id, order_lines.line_no, order_lines.order_id,
         'webshop', cast(orders.ordered_at as date), order_lines.sku, null, order_lines.quantity,
         order_lines.quantity * order_lines.unit_price, order_lines.currency,
-        {{ dbt.concat(["'webshop:users:'", "orders.user_id"]) }}
+        {{ dbt.concat(["'webshop:users:'", "orders.user_id"]) }},
+        order_lines._source_file, order_lines._source_row
     from order_lines
     inner join orders on order_lines.order_id = orders.order_id
     left join invoiced_orders on order_lines.order_id = invoiced_orders.webshop_order_id
@@ -67,7 +71,8 @@ subscription_charges as (
         'subscriptions', 'charges', charges.charge_id, 1, charges.charge_id, 'subscription',
         charges.charge_date, cast(null as varchar), plans.product_line, cast(null as bigint),
         charges.amount, charges.currency,
-        {{ dbt.concat(["'subscriptions:subscribers:'", "charges.subscriber_id"]) }}
+        {{ dbt.concat(["'subscriptions:subscribers:'", "charges.subscriber_id"]) }},
+        charges._source_file, charges._source_row
     from charges
     left join plans on charges.plan_id = plans.plan_id
 ),

@@ -23,7 +23,9 @@ final as (
         lines.amount_reporting,
         lines.cost_reporting,
         cast(lines.margin_reporting as {{ money_type() }}) as margin_reporting,
-        lines.reporting_currency
+        lines.reporting_currency,
+        lines.source_file,
+        lines.source_row
     from lines
 )
 
