@@ -7,6 +7,9 @@ SCALE  ?= S
 
 export CDW_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export CDW_REPORTING_CURRENCY ?= EUR
+# dagster-dbt looks for `dbt` on PATH during `dagster dev`.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install demo test lint ui bench docs clean
 

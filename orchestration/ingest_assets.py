@@ -5,8 +5,6 @@ Adding a system is a contract, never code: every entity in `sources/*.yml` becom
 row accounting closes (rows read = rows loaded + rows quarantined, for every file).
 """
 
-from __future__ import annotations
-
 from datetime import date
 
 import dagster as dg

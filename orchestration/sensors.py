@@ -1,7 +1,5 @@
 """React to deliveries: a new load-date folder in landing/ registers a partition and loads it."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration.ingest import landed_load_dates

@@ -50,6 +50,28 @@ def accounting(settings: Settings) -> list[EntityAccounting]:
     return [EntityAccounting(*row) for row in rows]
 
 
+# Trailing-12-month NRR: what the customers who bought in the previous 12 months spent in the
+# last 12 months, over what they spent before (expansion minus contraction and churn). The
+# anchor is the latest revenue date in the data, so a replayed history gives the same figure.
+NET_REVENUE_RETENTION = """
+    with bounds as (select max(revenue_date) as anchor from marts.fct_revenue),
+    periods as (
+        select customer_id,
+               sum(amount_reporting) filter (
+                   where revenue_date > anchor - interval 24 month
+                     and revenue_date <= anchor - interval 12 month) as previous_revenue,
+               sum(amount_reporting) filter (
+                   where revenue_date > anchor - interval 12 month) as current_revenue
+        from marts.fct_revenue, bounds
+        where customer_id is not null
+        group by customer_id
+    )
+    select sum(coalesce(current_revenue, 0)) / nullif(sum(previous_revenue), 0)
+    from periods
+    where previous_revenue > 0
+"""
+
+
 @dataclass(frozen=True)
 class Headline:
     customers: int
@@ -67,21 +89,11 @@ def headline(settings: Settings) -> Headline | None:
         customers, revenue = db.execute(
             """
             select count(*), coalesce(sum(lifetime_revenue), 0)
-            from mart_revenue_per_customer
+            from marts.mart_revenue_per_customer
             where lifetime_revenue <> 0
             """
         ).fetchone()
-        nrr = db.execute(
-            """
-            select sum(revenue) filter (where months_since_acquisition = 12)
-                   / nullif(sum(revenue) filter (where months_since_acquisition = 0), 0)
-            from mart_customer_retention
-            where dimension = 'all'
-              and cohort_month in (
-                  select cohort_month from mart_customer_retention
-                  where dimension = 'all' and months_since_acquisition = 12)
-            """
-        ).fetchone()[0]
+        nrr = db.execute(NET_REVENUE_RETENTION).fetchone()[0]
     revenue = Decimal(revenue)
     per_customer = (revenue / customers).quantize(Decimal("0.01")) if customers else Decimal(0)
     return Headline(

@@ -4,8 +4,6 @@ dbt sources carry `meta.dagster.asset_key` (generated from the contracts), so th
 the ingest assets `["raw", system, entity]` and the whole pipeline is one lineage graph.
 """
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -49,10 +47,15 @@ def _layer(props: Mapping[str, Any]) -> str:
     return fqn[1] if len(fqn) > 2 else props["resource_type"]
 
 
+def dbt_resource() -> DbtCliResource:
+    # The venv's dbt, whether or not the venv is activated (`.venv/bin/cdw` from make).
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
 def ensure_manifest() -> None:
     """Parse the dbt project when no manifest exists yet (a fresh clone, CI)."""
     if not dbt_project.manifest_path.exists():
-        dbt_project.preparer.prepare(dbt_project)
+        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
 ensure_manifest()
@@ -70,8 +73,3 @@ def warehouse_models(
     settings = warehouse.settings()
     with writer_lock(settings.data_dir / "warehouse.lock"):
         yield from dbt.cli(["build"], context=context).stream()
-
-
-def dbt_resource() -> DbtCliResource:
-    # The venv's dbt, whether or not the venv is activated (`.venv/bin/cdw` from make).
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
