@@ -111,8 +111,7 @@ def conform(rows: pa.Table, entity: Entity, *, system_timezone: str, source_file
         con.unregister("src")
         typed = ", ".join(_q(c.name) for c in entity.columns)
         good = con.sql(
-            f"SELECT {typed}, {SOURCE_ROW} FROM conformed "
-            f"WHERE q_rule IS NULL ORDER BY {_ORD}"
+            f"SELECT {typed}, {SOURCE_ROW} FROM conformed WHERE q_rule IS NULL ORDER BY {_ORD}"
         ).to_arrow_table()
         record = _raw_record_sql(entity, lambda c: _q(_raw(c.name)))
         bad = con.sql(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -283,7 +283,13 @@ class _Planner:
             rows.append(_ledger_row(self, landed, actual, partition, processed))
             newer = self.replaced.get(landed.rel)
             if newer is not None:
-                rows.append(_ledger_row(self, newer, counts[newer.rel], self.load_date, processed))
+                note = (
+                    f"corrected re-delivery of {landed.rel}; loaded into partition "
+                    f"load_date={self.load_date.isoformat()}"
+                )
+                loaded = counts[newer.rel]
+                loaded = replace(loaded, reason="; ".join(filter(None, [note, loaded.reason])))
+                rows.append(_ledger_row(self, newer, loaded, self.load_date, processed))
         return rows
 
 

@@ -447,6 +447,9 @@ def test_corrected_redelivery_rebuilds_the_earlier_partition(
     by_path = {f.path: f for f in result.files}
     correction = by_path["shop/2026-11-21/customers_2026-11-20.csv"]
     assert (correction.outcome, correction.rows_loaded) == ("loaded", 3)
+    assert "corrected re-delivery of shop/2026-11-20/customers_2026-11-20.csv" in (
+        correction.reason or ""
+    )
     ledger = {r.path: r for r in Ledger(settings.ledger_path).files("shop", "customers")}
     old = ledger["shop/2026-11-20/customers_2026-11-20.csv"]
     assert (old.outcome, old.rows_loaded) == ("superseded", 0)
