@@ -100,27 +100,32 @@ def typed_schema(entity: Entity) -> pa.Schema:
 
 def conform(rows: pa.Table, entity: Entity, *, system_timezone: str, source_file: str) -> Conformed:
     """Type every column of `rows` (text + _source_row); bad records become quarantine rows."""
+    checks = _checks(entity, system_timezone)
     con = _connect()
     try:
         # `_ord` keeps the delivered order (unnested items share one _source_row).
         ordinal = pa.array(np.arange(rows.num_rows, dtype=np.int64))
         con.register("src", rows.append_column(_ORD, ordinal))
         con.execute(
-            f"CREATE TEMP TABLE conformed AS {_conform_sql(entity, system_timezone, source_file)}"
+            f"CREATE TEMP TABLE conformed AS {_flagged_sql(entity, system_timezone, checks)}"
         )
-        con.unregister("src")
+        _mark_duplicates(con, entity)
         typed = ", ".join(_q(c.name) for c in entity.columns)
+        # No ORDER BY on the big result: a filtered scan keeps insertion order (checked below).
         good = con.sql(
-            f"SELECT {typed}, {SOURCE_ROW} FROM conformed WHERE q_rule IS NULL ORDER BY {_ORD}"
+            f"SELECT {typed}, {SOURCE_ROW}, {_ORD} FROM conformed WHERE q_rule IS NULL"
         ).to_arrow_table()
-        record = _raw_record_sql(entity, lambda c: _q(_raw(c.name)))
-        bad = con.sql(
-            f"SELECT {SOURCE_ROW}, q_column, q_rule, q_reason, {record} FROM conformed "
-            f"WHERE q_rule IS NOT NULL ORDER BY {_ORD}"
-        ).to_arrow_table()
+        bad = con.sql(_bad_rows_sql(entity, checks, source_file)).to_arrow_table()
     finally:
         con.close()
-    return Conformed(good.cast(typed_schema(entity)), _core(bad))
+    return Conformed(_in_order(good).cast(typed_schema(entity)), _core(bad))
+
+
+def _in_order(table: pa.Table) -> pa.Table:
+    ordinal = table[_ORD].to_numpy()
+    if len(ordinal) > 1 and not bool(np.all(ordinal[1:] > ordinal[:-1])):
+        table = table.sort_by(_ORD)
+    return table.drop_columns([_ORD])
 
 
 def reject_file(
@@ -259,27 +264,43 @@ class _Check:
     message: str  # SQL expression; prefixed with file and row when used
 
 
-def _conform_sql(entity: Entity, system_timezone: str, source_file: str) -> str:
-    typed, checks = [], []
-    for column in entity.columns:
-        expression, column_checks = _column_sql(column, entity, system_timezone)
-        typed.append(f"{expression} AS {_q(column.name)}")
-        checks += column_checks
+def _checks(entity: Entity, system_timezone: str) -> list[_Check]:
+    return [c for column in entity.columns for c in _column_sql(column, entity, system_timezone)[1]]
+
+
+def _flagged_sql(entity: Entity, system_timezone: str, checks: list[_Check]) -> str:
+    """Typed columns, one boolean per check, and the first failing check's rule and column."""
+    typed = [
+        f"{_column_sql(c, entity, system_timezone)[0]} AS {_q(c.name)}" for c in entity.columns
+    ]
     flags = [f"({c.condition}) AS f_{i}" for i, c in enumerate(checks)]
     column_case = " ".join(f"WHEN f_{i} THEN {_lit(c.column)}" for i, c in enumerate(checks))
     rule_case = " ".join(f"WHEN f_{i} THEN {_lit(c.rule)}" for i, c in enumerate(checks))
-    messages = ", ".join(f"CASE WHEN f_{i} THEN {c.message} END" for i, c in enumerate(checks))
     raws = ", ".join(f"{_q(c.name)} AS {_q(_raw(c.name))}" for c in entity.columns)
-    prefix = f"{_sql_str(source_file)} || ' row ' || {SOURCE_ROW} || ': '"
     first_rule = f"CASE {rule_case} END" if checks else "NULL::VARCHAR"
     first_column = f"CASE {column_case} END" if checks else "NULL::VARCHAR"
-    reason = f"{prefix} || concat_ws('; ', {messages})" if checks else "NULL::VARCHAR"
-    flagged = (
-        f"SELECT *, {first_rule} AS q_rule0, {first_column} AS q_column0, {reason} AS q_reason0 "
-        f"FROM (SELECT *, {', '.join([*typed, *flags])} "
+    # The text columns stay in `src` (Arrow, zero-copy); only bad rows look them up again.
+    dropped = ", ".join(_q(_raw(c.name)) for c in entity.columns)
+    return (
+        f"SELECT * EXCLUDE ({dropped}), {first_rule} AS q_rule, {first_column} AS q_column, "
+        f"NULL::VARCHAR AS q_note FROM (SELECT *, {', '.join([*typed, *flags])} "
         f"FROM (SELECT {SOURCE_ROW}, {_ORD}, {raws} FROM src))"
     )
-    return _with_duplicates(flagged, entity, prefix)
+
+
+def _bad_rows_sql(entity: Entity, checks: list[_Check], source_file: str) -> str:
+    """Quarantine rows; reasons are only built here, for the few failing records."""
+    prefix = f"{_sql_str(source_file)} || ' row ' || {SOURCE_ROW} || ': '"
+    messages = ", ".join(f"CASE WHEN f_{i} THEN {c.message} END" for i, c in enumerate(checks))
+    listed = f"concat_ws('; ', {messages})" if checks else "''"
+    record = _raw_record_sql(entity, lambda c: _q(_raw(c.name)))
+    raws = ", ".join(f"{_q(c.name)} AS {_q(_raw(c.name))}" for c in entity.columns)
+    return (
+        f"SELECT {SOURCE_ROW}, q_column, q_rule, "
+        f"{prefix} || CASE WHEN q_note IS NOT NULL THEN q_note ELSE {listed} END, {record} "
+        f"FROM (SELECT * FROM conformed WHERE q_rule IS NOT NULL) "
+        f"JOIN (SELECT {_ORD}, {raws} FROM src) USING ({_ORD}) ORDER BY {_ORD}"
+    )
 
 
 def _raw(name: str) -> str:
@@ -287,26 +308,31 @@ def _raw(name: str) -> str:
     return f"raw__{name}"
 
 
-def _with_duplicates(flagged: str, entity: Entity, prefix: str) -> str:
-    keys = ", ".join(_q(k) for k in entity.primary_key)
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Later rows repeating the primary key of an earlier good row become `duplicate_key`.
+
+    A hash aggregate finds repeated keys (usually none); only their rows are updated, in place,
+    so the table keeps its order and no sort or window over the whole file is needed.
+    """
+    keys = [_q(k) for k in entity.primary_key]
+    joined = " AND ".join(f"c.{k} = d.{k}" for k in keys)
     shown = " || ', ' || ".join(
         f"{_sql_str(k + '=')} || coalesce({_q(k)}::VARCHAR, 'null')" for k in entity.primary_key
     )
-    window = f"PARTITION BY (q_rule0 IS NULL), {keys} ORDER BY {_ORD}"
-    duplicate = f"(q_rule0 IS NULL AND row_number() OVER ({window}) > 1)"
-    first = f"first_value({SOURCE_ROW}) OVER ({window})"
     key_column = _lit(entity.primary_key[0]) if len(entity.primary_key) == 1 else "NULL::VARCHAR"
-    message = (
-        f"{prefix} || 'duplicate primary key (' || {shown} || '), first seen in row ' || {first} "
-        f"|| ' of the same file; the first occurrence was loaded - remove the repeat or give it "
-        f"its own key and re-deliver'"
+    repeats = (
+        f"SELECT c.{_ORD} AS dup_ord, d.first_row FROM conformed c JOIN ("
+        f"SELECT {', '.join(keys)}, min({_ORD}) AS first_ord, "
+        f"arg_min({SOURCE_ROW}, {_ORD}) AS first_row FROM conformed WHERE q_rule IS NULL "
+        f"GROUP BY ALL HAVING count(*) > 1) d ON {joined} "
+        f"WHERE c.q_rule IS NULL AND c.{_ORD} > d.first_ord"
     )
-    return (
-        f"SELECT * EXCLUDE (q_rule0, q_column0, q_reason0), "
-        f"CASE WHEN {duplicate} THEN 'duplicate_key' ELSE q_rule0 END AS q_rule, "
-        f"CASE WHEN {duplicate} THEN {key_column} ELSE q_column0 END AS q_column, "
-        f"CASE WHEN {duplicate} THEN {message} ELSE q_reason0 END AS q_reason "
-        f"FROM ({flagged})"
+    con.execute(
+        f"UPDATE conformed SET q_rule = 'duplicate_key', q_column = {key_column}, "
+        f"q_note = 'duplicate primary key (' || {shown} || '), first seen in row ' || "
+        f"dups.first_row || ' of the same file; the first occurrence was loaded - remove the "
+        f"repeat or give it its own key and re-deliver' "
+        f"FROM ({repeats}) AS dups WHERE conformed.{_ORD} = dups.dup_ord"
     )
 
 

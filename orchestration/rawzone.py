@@ -76,10 +76,10 @@ def with_lineage(
     n = good.num_rows
     columns = [good[name] for name in entity.column_names]
     columns += [
-        pa.array([source_file] * n, pa.string()),
+        pa.repeat(pa.scalar(source_file, pa.string()), n),
         good[SOURCE_ROW],
-        pa.array([load_date] * n, pa.date32()),
-        pa.array([loaded_at] * n, _UTC_US),
+        pa.repeat(pa.scalar(load_date, pa.date32()), n),
+        pa.repeat(pa.scalar(loaded_at, _UTC_US), n),
     ]
     return pa.Table.from_arrays(columns, schema=raw_schema(entity))
 
