@@ -3,8 +3,8 @@
 
 Defects the ingestion gate lets through (while its semantic suites are incomplete: unknown
 currencies, impossible dates or amounts) reach the raw zone. truth/revenue.parquet never holds
-them, and the warehouse's blocking checks flag them (a revenue line without an FX rate). The tests
-identify those lines through truth/defects.parquet (file and record number) and compare the rest.
+them; the warehouse keeps such revenue lines out of fct_revenue (int_revenue__rejected_lines, a
+warning check). Defect rows are identified through truth/defects.parquet (file, record number).
 """
 
 from __future__ import annotations
@@ -16,12 +16,6 @@ from test_dbt_build import run_dbt
 from orchestration.settings import Settings
 
 WORLD = {"customers": 300, "days": 3, "seed": 7}
-# checks that fail exactly when a revenue line has no FX rate (unknown currency, impossible date)
-FX_COVERAGE_CHECKS = {
-    "not_null_fct_revenue_amount_reporting",
-    "not_null_fct_revenue_margin_reporting",
-    "assert_fct_revenue_complete",
-}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +30,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory):
     built = run_dbt(data_dir, "run")
     assert built.success, built.exception
     tested = run_dbt(data_dir, "test")
-    failing = {r.node.name for r in tested.result if str(r.status) not in ("pass", "success")}
+    failing = {r.node.name for r in tested.result if str(r.status) in ("fail", "error")}
 
     con = duckdb.connect()
     con.sql(f"attach '{data_dir / 'warehouse.duckdb'}' as w (read_only)")
@@ -61,15 +55,17 @@ def scalar(con, sql: str):
     return con.sql(sql).fetchall()[0][0]
 
 
-def test_failing_checks_are_only_those_explained_by_leaked_defects(warehouse):
+def test_checks_pass_and_only_injected_defects_are_rejected(warehouse):
     con, failing = warehouse
-    assert failing <= FX_COVERAGE_CHECKS, failing - FX_COVERAGE_CHECKS
-    unexplained = scalar(
+    assert failing == set()
+    not_defects = scalar(
         con,
-        "select count(*) from w.marts.fct_revenue where amount_reporting is null "
-        "and revenue_line_id not in (select revenue_line_id from leaked_lines)",
+        """select count(*) from w.intermediate.int_revenue__rejected_lines as r
+        where not exists (select 1 from truth_defects as d
+                          where d.file = r.source_file and d.source_row = r.source_row)""",
     )
-    assert unexplained == 0
+    assert not_defects == 0
+    assert scalar(con, "select count(*) from leaked_lines") == 0
 
 
 def test_total_revenue_equals_truth_to_the_cent(warehouse):

@@ -1,14 +1,11 @@
-{#- No revenue line lost or duplicated between the unified lines and the fact, and every line
-    has an FX rate (a missing rate would leave amount_reporting null). -#}
+{#- No revenue line lost or duplicated: every unified line is either in the fact or rejected. -#}
 with lines as (select count(*) as line_count from {{ ref('int_revenue__lines') }}),
-facts as (
-    select count(*) as fact_count, count(amount_reporting) as converted_count
-    from {{ ref('fct_revenue') }}
-),
+facts as (select count(*) as fact_count from {{ ref('fct_revenue') }}),
+rejected as (select count(*) as rejected_count from {{ ref('int_revenue__rejected_lines') }}),
 
 final as (
-    select * from lines cross join facts
-    where line_count <> fact_count or converted_count <> fact_count
+    select * from lines cross join facts cross join rejected
+    where line_count <> fact_count + rejected_count
 )
 
 select * from final

@@ -1,5 +1,5 @@
-{#- Reconciliation: fct_revenue per system, day and currency equals the totals computed straight
-    from the raw sources (latest version of each record, same revenue definition, webshop orders
+{#- Reconciliation: fct_revenue plus the rejected lines, per system, day and currency, equals
+    the totals computed straight from the raw sources (latest version of each record, same revenue definition, webshop orders
     invoiced by ERP left to ERP), to the cent. Returns the (system, day, currency) that differ. -#}
 with invoices as (select * from {{ latest_source_rows('erp', 'invoices', ['invoice_no'], 'updated_at') }}),
 orders as (select * from {{ latest_source_rows('webshop', 'orders', ['order_id'], 'updated_at') }}),
@@ -42,9 +42,15 @@ source_by_day as (
     group by system, revenue_date, currency
 ),
 
+warehouse_lines as (
+    select system, revenue_date, currency, amount from {{ ref('fct_revenue') }}
+    union all
+    select system, revenue_date, currency, amount from {{ ref('int_revenue__rejected_lines') }}
+),
+
 warehouse_by_day as (
     select system, revenue_date, currency, sum(amount) as amount
-    from {{ ref('fct_revenue') }}
+    from warehouse_lines
     group by system, revenue_date, currency
 ),
 

@@ -22,7 +22,8 @@ erp_invoice_lines as (
         case when invoices.webshop_order_id is not null then 'webshop' else 'erp' end as channel,
         invoices.invoice_date as revenue_date, invoice_lines.sku,
         cast(null as varchar) as plan_product_line, invoice_lines.quantity,
-        invoice_lines.line_amount as amount, invoice_lines.currency,
+        invoice_lines.unit_price as unit_amount, invoice_lines.line_amount as amount,
+        invoice_lines.currency,
         {{ dbt.concat(["'erp:customers:'", "invoices.customer_no"]) }} as customer_record_key,
         invoice_lines._source_file as source_file, invoice_lines._source_row as source_row
     from invoice_lines
@@ -35,7 +36,7 @@ erp_credit_notes as (
         'erp', 'credit_notes', credit_notes.credit_note_no, 1, cast(null as varchar),
         case when invoices.webshop_order_id is not null then 'webshop' else 'erp' end,
         credit_notes.credit_date, credit_notes.sku, null, cast(null as bigint),
-        -credit_notes.amount, credit_notes.currency,
+        credit_notes.amount, -credit_notes.amount, credit_notes.currency,
         {{ dbt.concat(["'erp:customers:'", "credit_notes.customer_no"]) }},
         credit_notes._source_file, credit_notes._source_row
     from credit_notes
@@ -46,7 +47,7 @@ pos_basket_lines as (
     select
         'pos', 'basket_lines', basket_id, line_no, basket_id, 'pos',
         cast(purchased_at as date), sku, null, quantity,
-        quantity * unit_price, currency,
+        unit_price, quantity * unit_price, currency,
         case when card_no is not null then {{ dbt.concat(["'pos:loyalty_cards:'", "card_no"]) }} end,
         _source_file, _source_row
     from basket_lines
@@ -56,7 +57,8 @@ webshop_order_lines as (
     select
         'webshop', 'order_lines', order_lines.order_id, order_lines.line_no, order_lines.order_id,
         'webshop', cast(orders.ordered_at as date), order_lines.sku, null, order_lines.quantity,
-        order_lines.quantity * order_lines.unit_price, order_lines.currency,
+        order_lines.unit_price, order_lines.quantity * order_lines.unit_price,
+        order_lines.currency,
         {{ dbt.concat(["'webshop:users:'", "orders.user_id"]) }},
         order_lines._source_file, order_lines._source_row
     from order_lines
@@ -70,7 +72,7 @@ subscription_charges as (
     select
         'subscriptions', 'charges', charges.charge_id, 1, charges.charge_id, 'subscription',
         charges.charge_date, cast(null as varchar), plans.product_line, cast(null as bigint),
-        charges.amount, charges.currency,
+        charges.amount, charges.amount, charges.currency,
         {{ dbt.concat(["'subscriptions:subscribers:'", "charges.subscriber_id"]) }},
         charges._source_file, charges._source_row
     from charges
