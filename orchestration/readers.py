@@ -296,23 +296,23 @@ def _json_path(parts: list[str]) -> str:
 
 
 def _read_jsonl(path: Path, entity: Entity, shared_fields: frozenset[str]) -> ReadResult:
-    text, rejects = _decode_lines(path)
+    lines, rejects = _split_lines(path)
     con = _duckdb()
     try:
-        con.register("doc", pa.table({"text": pa.array([text], pa.large_string())}))
-        del text  # DuckDB holds its own view now; keep one copy of the file in memory
+        numbered = pa.table(
+            {"line": lines, "n": pa.array(np.arange(1, len(lines) + 1, dtype=np.int64))}
+        )
+        del lines
+        con.register("doc", numbered)
+        # A blank line is not a record (a trailing newline, an empty line between records).
+        nonblank = "trim(line, ' \t\r') <> ''"
+        rejects += _json_malformed(con, nonblank)
         con.execute(
-            "CREATE TEMP TABLE lines AS SELECT * FROM ("
-            "SELECT unnest(string_split(text, chr(10))) AS line, "
-            "generate_subscripts(string_split(text, chr(10)), 1)::BIGINT AS n FROM doc) "
-            "WHERE trim(line, ' \t\r') <> ''"
+            "CREATE TEMP TABLE records AS SELECT n, line::JSON AS js FROM doc "
+            f"WHERE {nonblank} AND json_valid(line) AND json_type(line) = 'OBJECT'"
         )
         con.unregister("doc")
-        rejects += _json_malformed(con)
-        con.execute(
-            "CREATE TEMP TABLE records AS SELECT n, line::JSON AS js FROM lines "
-            "WHERE json_valid(line) AND json_type(line) = 'OBJECT'"
-        )
+        del numbered
         rows, more_rejects, present = _json_fields(con, entity)
         rejects += more_rejects
         sampled = _json_sample_keys(con)
@@ -331,14 +331,24 @@ def _read_jsonl(path: Path, entity: Entity, shared_fields: frozenset[str]) -> Re
     )
 
 
-def _decode_lines(path: Path) -> tuple[str, list[ReadReject]]:
-    """The file as text; lines that are not UTF-8 are blanked out and returned as rejects."""
+def _split_lines(path: Path) -> tuple[pa.Array, list[ReadReject]]:
+    """The file's lines as an Arrow string array (split in C++, no Python loop).
+
+    Lines that are not valid UTF-8 are blanked out and returned as rejects.
+    """
     data = path.read_bytes()
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
     try:
-        return data.decode("utf-8"), []
-    except UnicodeDecodeError:
-        pass
-    # Slow path, only for a defective file: find the offending lines one by one.
+        text = blob.cast(pa.large_string())
+        rejects: list[ReadReject] = []
+    except pa.ArrowInvalid:
+        text, rejects = _blank_undecodable(data)
+    return pc.split_pattern(text, "\n").flatten(), rejects
+
+
+def _blank_undecodable(data: bytes) -> tuple[pa.Array, list[ReadReject]]:
+    """Slow path, only for a defective file: find the offending lines one by one."""
     lines = data.split(b"\n")
     rejects = []
     for number, raw in enumerate(lines, start=1):
@@ -356,13 +366,13 @@ def _decode_lines(path: Path) -> tuple[str, list[ReadReject]]:
                     raw.rstrip(b"\r").decode("utf-8", errors="backslashreplace"),
                 )
             )
-    return b"\n".join(lines).decode("utf-8"), rejects
+    return pa.array([b"\n".join(lines).decode("utf-8")], pa.large_string()), rejects
 
 
-def _json_malformed(con: duckdb.DuckDBPyConnection) -> list[ReadReject]:
+def _json_malformed(con: duckdb.DuckDBPyConnection, nonblank: str) -> list[ReadReject]:
     rows = con.sql(
-        "SELECT n, line, json_valid(line) FROM lines "
-        "WHERE NOT json_valid(line) OR json_type(line) <> 'OBJECT' ORDER BY n"
+        f"SELECT n, line, json_valid(line) FROM doc WHERE {nonblank} AND "
+        "(NOT json_valid(line) OR json_type(line) <> 'OBJECT') ORDER BY n"
     ).fetchall()
     return [
         ReadReject(
@@ -383,15 +393,24 @@ def _json_fields(
     """Extract every contract column as text; unnest the declared list into one row per item."""
     unnest = entity.unnest
     rejects: list[ReadReject] = []
+    # One list-path extraction per JSON value parses it once (not once per column).
+    paths: dict[str, list[str]] = {"js": [], "item": []}
     selects, exists = [], []
     for column in entity.columns:
         parts = column.source_name.split(".")
         base = "js"
         if unnest and parts[0] == unnest and len(parts) > 1:
             base, parts = "item", parts[1:]
-        path = _sql_str(_json_path(parts))
-        selects.append(f"json_extract_string({base}, {path}) AS {_ident(column.name)}")
-        exists.append(f"bool_or(json_exists({base}, {path})) AS {_ident(column.name)}")
+        paths[base].append(_sql_str(_json_path(parts)))
+        selects.append(f"{base}_values[{len(paths[base])}] AS {_ident(column.name)}")
+        if not column.nullable:  # only a required field's absence rejects a file
+            path = paths[base][-1]
+            exists.append((column, f"bool_or(json_exists({base}, {path}))"))
+    extracted = ", ".join(
+        f"json_extract_string({base}, [{', '.join(listed)}]) AS {base}_values"
+        for base, listed in paths.items()
+        if listed
+    )
     if unnest:
         list_path = _sql_str(_json_path([unnest]))
         bad = con.sql(
@@ -415,16 +434,27 @@ def _json_fields(
             f"FROM records WHERE json_type(js, {list_path}) = 'ARRAY')"
         )
     else:
-        source = "(SELECT n, js, 1 AS idx FROM records)"
-    con.execute(f"CREATE TEMP TABLE fields AS SELECT n, idx, {', '.join(selects)} FROM {source}")
+        source = "(SELECT n, js, NULL::JSON AS item, 1 AS idx FROM records)"
     table = con.sql(
-        f"SELECT * EXCLUDE (n, idx), n AS {SOURCE_ROW} FROM fields ORDER BY n, idx"
+        f"SELECT {', '.join(selects)}, n AS {SOURCE_ROW}, idx AS _idx "
+        f"FROM (SELECT n, idx, {extracted} FROM {source})"
     ).to_arrow_table()
-    present: set[str] = set()
-    if table.num_rows:
-        found = con.sql(f"SELECT {', '.join(exists)} FROM {source}").fetchall()[0]
-        present = {c.source_name for c, hit in zip(entity.columns, found, strict=True) if hit}
+    table = _in_file_order(table)
+    present = {c.source_name for c in entity.columns if c.nullable}
+    if table.num_rows and exists:
+        found = con.sql(f"SELECT {', '.join(e for _, e in exists)} FROM {source}").fetchall()[0]
+        present |= {c.source_name for (c, _), hit in zip(exists, found, strict=True) if hit}
     return table.cast(_text_schema(entity)), rejects, present
+
+
+def _in_file_order(table: pa.Table) -> pa.Table:
+    """Scans keep insertion order; sort only if that ever fails (cheap check, rare sort)."""
+    rows, items = table[SOURCE_ROW].to_numpy(), table["_idx"].to_numpy()
+    if len(rows) > 1:
+        ordered = (rows[1:] > rows[:-1]) | ((rows[1:] == rows[:-1]) & (items[1:] > items[:-1]))
+        if not bool(np.all(ordered)):
+            table = table.sort_by([(SOURCE_ROW, "ascending"), ("_idx", "ascending")])
+    return table.drop_columns(["_idx"])
 
 
 def _text_schema(entity: Entity) -> pa.Schema:
