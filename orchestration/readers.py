@@ -140,14 +140,13 @@ def _read_csv(path: Path, entity: Entity) -> ReadResult:
         con = _duckdb()
         try:
             table = _duckdb_read_csv(con, readable, names, options)
-            rejects = _csv_rejects(con, readable, options.header)
+            bad_lines = _csv_rejects(con, readable)
         finally:
             con.close()
     sources = _source_map(entity)
     by_source = {src: name for name, src in sources.items()}
+    source_row, rejects = _record_numbers(table, bad_lines, first_line=2 if options.header else 1)
     rejects = [replace(r, column_name=by_source.get(r.column_name or "")) for r in rejects]
-    n_good = table.num_rows
-    source_row = _interleave_rows(n_good, [r.source_row for r in rejects])
     present = set(table.column_names)
     columns = {name: table[src] for name, src in sources.items() if src in present}
     return ReadResult(
@@ -243,32 +242,79 @@ def _duckdb_read_csv(
 _CSV_RULES = {"INVALID ENCODING": "encoding", "INVALID UNICODE": "encoding"}
 
 
-def _csv_rejects(con: duckdb.DuckDBPyConnection, path: Path, header: bool) -> list[ReadReject]:
+@dataclass(frozen=True)
+class _BadLine:
+    line: int  # physical line where the bad record starts (DuckDB counts from 1)
+    span: int  # physical lines it covers
+    reject: ReadReject  # source_row still to be numbered
+
+
+def _csv_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> list[_BadLine]:
     """One reject per bad line (DuckDB may log several errors for one line)."""
     rows = con.sql(
         "SELECT line, min(line_byte_position), string_agg(DISTINCT error_type::VARCHAR, ', '), "
-        "first(error_message ORDER BY column_idx), first(column_name ORDER BY column_idx) "
-        "FROM reject_errors GROUP BY line ORDER BY line"
+        "first(error_message ORDER BY column_idx), first(column_name ORDER BY column_idx), "
+        "first(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
-    offset = 1 if header else 0
-    rejects = []
-    for line, byte_position, types, messages, column in rows:
-        record = int(line) - offset
+    bad = []
+    for line, byte_position, types, messages, column, text in rows:
         rule = next((r for t, r in _CSV_RULES.items() if t in types), "malformed_record")
         what = (
             "bytes that are not valid UTF-8"
             if rule == "encoding"
-            else f"a malformed line ({types})"
+            else f"a malformed record ({types})"
         )
         reason = (
-            f"record {record} (file line {line}) has {what}: {messages.strip()}; "
+            f"line {line} has {what}: {messages.strip()}; "
             "fix the line in the source system and re-deliver the file"
         )
         column_name = column if rule == "encoding" else None
-        rejects.append(
-            ReadReject(record, column_name, rule, reason, _raw_line(path, byte_position))
-        )
-    return rejects
+        raw_record = _raw_line(path, byte_position)
+        span = (text or "").rstrip("\r\n").count("\n") + 1
+        reject = ReadReject(0, column_name, rule, reason, raw_record)
+        bad.append(_BadLine(int(line), span, reject))
+    return bad
+
+
+def _record_numbers(
+    table: pa.Table, bad: list[_BadLine], first_line: int
+) -> tuple[pa.Array, list[ReadReject]]:
+    """1-based record numbers of the good rows and of the rejected ones, in file order.
+
+    DuckDB returns good rows in file order without their line numbers; rejected records come
+    with their physical line. When no quoted field spans lines, record = line - header.
+    """
+    spans = _record_spans(table)
+    if spans is None and all(b.span == 1 for b in bad):
+        numbers = [b.line - first_line + 1 for b in bad]
+        rejects = [replace(b.reject, source_row=n) for b, n in zip(bad, numbers, strict=True)]
+        return _interleave_rows(table.num_rows, numbers), rejects
+    # Multi-line records: walk the file's lines (Python, but only for such files).
+    good_spans = spans if spans is not None else np.ones(table.num_rows, dtype=np.int64)
+    good = np.empty(table.num_rows, dtype=np.int64)
+    rejects, line, record, g = [], first_line, 0, 0
+    for b in bad:
+        while g < len(good_spans) and line < b.line:
+            record += 1
+            good[g] = record
+            line += int(good_spans[g])
+            g += 1
+        record += 1
+        rejects.append(replace(b.reject, source_row=record))
+        line = b.line + b.span
+    good[g:] = record + np.arange(1, len(good_spans) - g + 1)
+    return pa.array(good), rejects
+
+
+def _record_spans(table: pa.Table) -> np.ndarray | None:
+    """Physical lines per good record, or None when every record is one line."""
+    newlines = None
+    for column in table.columns:
+        counts = pc.fill_null(pc.count_substring(column, "\n"), 0)
+        newlines = counts if newlines is None else pc.add(newlines, counts)
+    if newlines is None or pc.max(newlines).as_py() in (None, 0):
+        return None
+    return np.asarray(newlines.to_numpy(), dtype=np.int64) + 1
 
 
 def _interleave_rows(n_good: int, rejected: list[int]) -> pa.Array:

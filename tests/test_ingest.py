@@ -597,3 +597,29 @@ def test_an_unseen_system_loads_with_only_a_contract(tmp_path: Path) -> None:
     (row,) = raw(settings, "helpdesk_legacy", "calls", DAY1).to_pylist()
     assert row["call_id"] == 1 and row["started_at"] == datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     assert rules(settings, "helpdesk_legacy", "calls", DAY1) == {(2, "minutes", "type")}
+
+
+def test_quoted_fields_spanning_lines_keep_record_numbers(
+    settings: Settings, shop: SystemContract
+) -> None:
+    land(
+        settings,
+        "shop",
+        DAY1,
+        "customers_2026-11-20.csv",
+        CSV_HEADER
+        + 'C1;"two\nlines";yes;1,00;1;01.01.2024;gold;2026-01-01 10:00:00\n'  # record 1
+        + "C2;broken\n"  # record 2, file line 4
+        + 'C3;"three\nline\nname";yes;1,00;1;01.01.2024;gold;2026-01-01 10:00:00\n'  # record 3
+        + "C4;x;maybe;1,00;1;01.01.2024;gold;2026-01-01 10:00:00\n",  # record 4
+    )
+
+    ingest(settings, shop, "customers", DAY1)
+
+    got = raw(settings, "shop", "customers", DAY1).to_pylist()
+    assert [(r["customer_id"], r["_source_row"]) for r in got] == [("C1", 1), ("C3", 3)]
+    assert got[0]["name"] == "two\nlines"
+    assert rules(settings, "shop", "customers", DAY1) == {
+        (2, None, "malformed_record"),
+        (4, "is_active", "type"),
+    }
