@@ -236,7 +236,8 @@ def _duckdb_read_csv(
     try:
         return con.sql(query).to_arrow_table()
     except duckdb.Error as exc:
-        raise UnreadableFile(f"CSV could not be parsed: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnreadableFile(f"CSV could not be parsed: {first}") from exc
 
 
 _CSV_RULES = {"INVALID ENCODING": "encoding", "INVALID UNICODE": "encoding"}

@@ -623,3 +623,51 @@ def test_quoted_fields_spanning_lines_keep_record_numbers(
         (2, None, "malformed_record"),
         (4, "is_active", "type"),
     }
+
+
+def test_declared_encoding_other_than_utf8(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (contracts / "legacy.yml").write_text(
+        textwrap.dedent(
+            """
+            system: legacy
+            description: A mainframe export in Latin-1.
+            owner: it
+            entities:
+              - name: people
+                description: People.
+                grain: one row per person
+                format: csv
+                files: "people_*.csv"
+                csv: {encoding: latin-1}
+                primary_key: [person_id]
+                columns:
+                  - {name: person_id, type: string, nullable: false, description: id}
+                  - {name: name, type: string, description: name}
+            """
+        ),
+        encoding="utf-8",
+    )
+    (legacy,) = load_contracts(contracts)
+    settings = Settings(data_dir=tmp_path / "data")
+    land(
+        settings, "legacy", DAY1, "people_1.csv", "person_id,name\nP1,François\n".encode("latin-1")
+    )
+
+    ingest(settings, legacy, "people", DAY1)
+
+    assert raw(settings, "legacy", "people", DAY1)["name"].to_pylist() == ["François"]
+
+
+def test_concurrent_partitions_share_the_ledger(settings: Settings, shop: SystemContract) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    days = [date(2026, 11, d) for d in range(1, 9)]
+    for day in days:
+        land(settings, "shop", day, f"customers_{day}.csv", _customers(f"C{day.day}"))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda d: ingest(settings, shop, "customers", d), days))
+
+    assert [r.rows_loaded for r in results] == [1] * len(days)
+    assert len(Ledger(settings.ledger_path).files("shop", "customers")) == len(days)
