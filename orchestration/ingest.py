@@ -233,6 +233,7 @@ class _Planner:
         self.to_load: list[_Landed] = []  # files whose rows go into this partition, in order
         self.replaced: dict[str, _Landed] = {}  # rel of a corrected file -> its correction
         self.rebuild: set[date] = set()
+        self.stale: list[LandedFileRow] = []  # earlier corrections replaced by a newer one
 
     def plan(self, settings: Settings, landed: _Landed) -> None:
         system, entity = self.contract.system, self.entity.name
@@ -256,8 +257,20 @@ class _Planner:
             self.results.append((landed, _Counts("loaded", reason=reason), target))
             self.rebuild.add(target)
             return
-        correction = self.ledger.latest_correction(system, entity, landed.name, self.load_date)
-        if correction is not None:
+        corrections = self.ledger.corrections(system, entity, landed.name, self.load_date)
+        if corrections:
+            correction, *older = corrections
+            self.stale += [
+                replace(
+                    row,
+                    outcome="superseded",
+                    rows_read=0,
+                    rows_loaded=0,
+                    rows_quarantined=0,
+                    reason=f"superseded by the later corrected re-delivery {correction.path}",
+                )
+                for row in older
+            ]
             newer = _Landed(
                 path=settings.landing_dir / correction.path,
                 rel=correction.path,
@@ -290,7 +303,7 @@ class _Planner:
                 loaded = counts[newer.rel]
                 loaded = replace(loaded, reason="; ".join(filter(None, [note, loaded.reason])))
                 rows.append(_ledger_row(self, newer, loaded, self.load_date, processed))
-        return rows
+        return rows + [replace(row, processed_at=processed) for row in self.stale]
 
 
 def _ledger_row(

@@ -138,16 +138,18 @@ class Ledger:
             (system, entity, file_name, sha256, before.isoformat()),
         )
 
-    def latest_correction(
+    def corrections(
         self, system: str, entity: str, file_name: str, partition: date
-    ) -> LandedFileRow | None:
-        """The newest corrected re-delivery whose rows belong in `partition`."""
-        return self._one(
-            "SELECT * FROM landed_files WHERE system = ? AND entity = ? AND file_name = ? "
-            "AND partition_date = ? AND load_date > ? AND outcome IN ('loaded', 'superseded') "
-            "ORDER BY load_date DESC, path DESC LIMIT 1",
-            (system, entity, file_name, partition.isoformat(), partition.isoformat()),
-        )
+    ) -> list[LandedFileRow]:
+        """Corrected re-deliveries whose rows belong in `partition`, newest first."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT * FROM landed_files WHERE system = ? AND entity = ? AND file_name = ? "
+                "AND partition_date = ? AND load_date > ? "
+                "AND outcome IN ('loaded', 'superseded') ORDER BY load_date DESC, path DESC",
+                (system, entity, file_name, partition.isoformat(), partition.isoformat()),
+            ).fetchall()
+        return [LandedFileRow(**dict(r)) for r in rows]
 
     def files(self, system: str | None = None, entity: str | None = None) -> list[LandedFileRow]:
         where, params = _filters(system=system, entity=entity)

@@ -671,3 +671,27 @@ def test_concurrent_partitions_share_the_ledger(settings: Settings, shop: System
 
     assert [r.rows_loaded for r in results] == [1] * len(days)
     assert len(Ledger(settings.ledger_path).files("shop", "customers")) == len(days)
+
+
+def test_a_second_correction_replaces_the_first(settings: Settings, shop: SystemContract) -> None:
+    land(settings, "shop", DAY1, "customers_2026-11-20.csv", _customers("C1"))
+    land(settings, "shop", DAY2, "customers_2026-11-20.csv", _customers("C1", "C2"))
+    land(settings, "shop", DAY3, "customers_2026-11-20.csv", _customers("C1", "C2", "C3"))
+
+    ingest_all(settings, [shop])
+
+    assert raw(settings, "shop", "customers", DAY1).num_rows == 3
+    ledger = {r.load_date: r for r in Ledger(settings.ledger_path).files("shop", "customers")}
+    outcomes = [(ledger[d.isoformat()].outcome, ledger[d.isoformat()].rows_loaded) for d in
+                (DAY1, DAY2, DAY3)]  # fmt: skip
+    assert outcomes == [("superseded", 0), ("superseded", 0), ("loaded", 3)]
+
+
+def test_a_correction_replaces_an_unreadable_file(settings: Settings, shop: SystemContract) -> None:
+    land(settings, "shop", DAY1, "customers_2026-11-20.csv", b"")
+    land(settings, "shop", DAY2, "customers_2026-11-20.csv", _customers("C1"))
+
+    ingest_all(settings, [shop])
+
+    assert raw(settings, "shop", "customers", DAY1)["customer_id"].to_pylist() == ["C1"]
+    assert quarantine(settings, "shop", "customers", DAY1) == []
