@@ -68,6 +68,8 @@ class BatchRejected(Exception):
         self.reason = reason
 
 
+# The gate's hook: called with one file's conformed rows (typed contract columns plus
+# `_source_row`); returns the failing rows by position, or raises BatchRejected.
 RowValidator = Callable[[pa.Table], Iterable[RowFailure]]
 
 
