@@ -23,10 +23,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.conform import (
     QUARANTINE_CORE,
+    RowFailure,
     RowValidator,
     apply_validators,
     conform,
@@ -406,7 +409,13 @@ def _write_partition(
             keep_empty=False,
         ) as quarantine,
     ):
+        # Several files in one partition (a correction beside a daily file, two extracts): a
+        # key loaded from an earlier file is a duplicate in the later one as well.
+        keys = _PartitionKeys(entity) if len(files) > 1 else None
+        checks = [*validators, keys] if keys else list(validators)
         for landed in files:
+            if keys:
+                keys.current_file = landed.rel
             counts[landed.rel] = _load_file(
                 settings,
                 contract,
@@ -414,12 +423,51 @@ def _write_partition(
                 landed,
                 load_date,
                 loaded_at,
-                validators,
+                checks,
                 raw,
                 quarantine,
             )
         commit_partition(raw, quarantine)
     return counts
+
+
+class _PartitionKeys:
+    """A validator remembering the primary keys loaded from earlier files of the partition."""
+
+    def __init__(self, entity: Entity) -> None:
+        self.entity = entity
+        self.current_file = ""
+        self.seen: list[tuple[str, pa.Array]] = []
+
+    def __call__(self, table: pa.Table) -> list[RowFailure]:
+        keys = _key_strings(table, self.entity.primary_key)
+        failures = []
+        for earlier, loaded in self.seen:
+            repeated = pc.is_in(keys, value_set=loaded).to_numpy(zero_copy_only=False)
+            for index in np.flatnonzero(repeated):
+                failures.append(self._failure(int(index), table, earlier))
+        failed = {f.index for f in failures}
+        kept = np.setdiff1d(np.arange(table.num_rows), np.fromiter(failed, dtype=np.int64))
+        self.seen.append((self.current_file, keys.take(pa.array(kept, pa.int64()))))
+        return failures
+
+    def _failure(self, index: int, table: pa.Table, earlier: str) -> RowFailure:
+        shown = ", ".join(f"{k}={table[k][index].as_py()}" for k in self.entity.primary_key)
+        single = len(self.entity.primary_key) == 1
+        return RowFailure(
+            index,
+            self.entity.primary_key[0] if single else None,
+            "duplicate_key",
+            f"{self.current_file} row {table[SOURCE_ROW][index].as_py()}: duplicate primary key "
+            f"({shown}), already loaded from {earlier} in this partition; deliver each record "
+            "once",
+        )
+
+
+def _key_strings(table: pa.Table, key: Sequence[str]) -> pa.Array:
+    parts = [pc.fill_null(pc.cast(table[k], pa.string()), "\x00null") for k in key]
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
 def _load_file(

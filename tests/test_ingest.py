@@ -695,3 +695,20 @@ def test_a_correction_replaces_an_unreadable_file(settings: Settings, shop: Syst
 
     assert raw(settings, "shop", "customers", DAY1)["customer_id"].to_pylist() == ["C1"]
     assert quarantine(settings, "shop", "customers", DAY1) == []
+
+
+def test_a_key_repeated_across_files_of_one_partition(
+    settings: Settings, shop: SystemContract
+) -> None:
+    land(settings, "shop", DAY1, "customers_2026-11-20.csv", _customers("C1", "C2"))
+    land(settings, "shop", DAY1, "customers_2026-11-20b.csv", _customers("C2", "C3"))
+
+    result = ingest(settings, shop, "customers", DAY1)
+
+    assert raw(settings, "shop", "customers", DAY1)["customer_id"].to_pylist() == ["C1", "C2", "C3"]
+    (row,) = quarantine(settings, "shop", "customers", DAY1)
+    assert (row["_source_file"], row["_source_row"], row["rule"]) == (
+        "shop/2026-11-20/customers_2026-11-20b.csv", 1, "duplicate_key",
+    )  # fmt: skip
+    assert "already loaded from shop/2026-11-20/customers_2026-11-20.csv" in row["reason"]
+    assert_accounting(result)
