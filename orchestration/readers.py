@@ -137,7 +137,7 @@ def _read_csv(path: Path, entity: Entity) -> ReadResult:
         if options.header and not header:
             raise UnreadableFile("the file is empty: no header row")
         names = _unique(header) if options.header else [c.source_name for c in entity.columns]
-        con = _duckdb()
+        con = duckdb_cursor()
         try:
             table = _duckdb_read_csv(con, readable, names, options)
             bad_lines = _csv_rejects(con, readable)
@@ -214,9 +214,6 @@ def duckdb_cursor() -> duckdb.DuckDBPyConnection:
     con = _DATABASES[pid].cursor()
     con.execute("SET TimeZone = 'UTC'")  # timestamptz come back as timestamp[us, tz=UTC]
     return con
-
-
-_duckdb = duckdb_cursor
 
 
 def _sql_str(value: str) -> str:
@@ -344,7 +341,7 @@ def _json_path(parts: list[str]) -> str:
 
 def _read_jsonl(path: Path, entity: Entity, shared_fields: frozenset[str]) -> ReadResult:
     lines, rejects = _split_lines(path)
-    con = _duckdb()
+    con = duckdb_cursor()
     try:
         numbered = pa.table(
             {"line": lines, "n": pa.array(np.arange(1, len(lines) + 1, dtype=np.int64))}
