@@ -201,7 +201,14 @@ def ingest_partition(
         and not raw_partition_path(settings, contract.system, entity.name, load_date).exists()
     ):
         return PartitionResult(contract.system, entity.name, load_date, (), 0, 0, 0, ())
-    counts = _write_partition(settings, contract, entity, load_date, planner.to_load, validators)
+    try:
+        counts = _write_partition(
+            settings, contract, entity, load_date, planner.to_load, validators
+        )
+    except Exception:
+        # The previous partition is intact; the run history says this attempt failed.
+        ledger.record_failure(_load_row(contract, entity, load_date, [], started, "failed"))
+        raise
     rows = planner.ledger_rows(counts)
     _record(ledger, contract, entity, load_date, rows, started)
     rebuilt = _rebuild(settings, contract, entity, sorted(planner.rebuild), validators)
@@ -352,20 +359,31 @@ def _record(
     rows: list[LandedFileRow],
     started: datetime,
 ) -> None:
+    load = _load_row(contract, entity, load_date, rows, started, "success")
+    ledger.record_partition(contract.system, entity.name, load_date, rows, load)
+
+
+def _load_row(
+    contract: SystemContract,
+    entity: Entity,
+    load_date: date,
+    rows: list[LandedFileRow],
+    started: datetime,
+    status: str,
+) -> LoadRow:
     own = [r for r in rows if r.partition_date == load_date.isoformat()]
-    load = LoadRow(
+    return LoadRow(
         system=contract.system,
         entity=entity.name,
         load_date=load_date.isoformat(),
         started_at=started.isoformat(),
         finished_at=now_utc().isoformat(),
-        status="success",
+        status=status,
         rows_read=sum(r.rows_read for r in own),
         rows_loaded=sum(r.rows_loaded for r in own),
         rows_quarantined=sum(r.rows_quarantined for r in own),
         files=len(rows),
     )
-    ledger.record_partition(contract.system, entity.name, load_date, rows, load)
 
 
 def _rebuild(

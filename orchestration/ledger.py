@@ -202,6 +202,15 @@ class Ledger:
                 tuple(fields.values()),
             )
 
+    def record_failure(self, load: LoadRow) -> None:
+        """Log a failed partition run; the file rows of the last good run stay as they were."""
+        fields = asdict(load)
+        with self._transaction() as con:
+            con.execute(
+                f"INSERT INTO loads ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+                tuple(fields.values()),
+            )
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._connect() as con:

@@ -504,6 +504,7 @@ def test_crash_while_publishing_keeps_the_previous_partition(
     assert target.read_bytes() == before
     assert [p.name for p in target.parent.iterdir()] == ["part-0.parquet"]  # no leftovers
     assert Ledger(settings.ledger_path).files() == ledger_before
+    assert [r.status for r in Ledger(settings.ledger_path).loads()] == ["success", "failed"]
     monkeypatch.undo()
     assert ingest(settings, shop, "customers", DAY1).rows_loaded == 2
 
