@@ -2,21 +2,17 @@
 
 import dagster as dg
 
-from orchestration.partitions import load_dates
-
 raw_assets = dg.AssetSelection.key_prefixes(["raw"])
 
 daily_load = dg.define_asset_job(
     "daily_load",
     selection=dg.AssetSelection.all(),
-    partitions_def=load_dates,
     description="Ingest one load date from every system, then build and test the warehouse.",
 )
 
 ingest_only = dg.define_asset_job(
     "ingest_load_date",
     selection=raw_assets,
-    partitions_def=load_dates,
     description="Ingest one load date from every system into raw/ and quarantine/ (no dbt).",
 )
 

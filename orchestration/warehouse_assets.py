@@ -53,9 +53,19 @@ def dbt_resource() -> DbtCliResource:
 
 
 def ensure_manifest() -> None:
-    """Parse the dbt project when no manifest exists yet (a fresh clone, CI)."""
-    if not dbt_project.manifest_path.exists():
+    """Parse the dbt project when its manifest is missing (a fresh clone) or older than a model."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_dbt_file_mtime():
         dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
+def _newest_dbt_file_mtime() -> float:
+    files = [
+        PROJECT_DIR / "dbt_project.yml",
+        PROJECT_DIR / "profiles.yml",
+        *(path for path in (PROJECT_DIR / "dbt_project").rglob("*") if path.is_file()),
+    ]
+    return max(path.stat().st_mtime for path in files if path.exists())
 
 
 ensure_manifest()
