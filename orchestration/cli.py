@@ -37,7 +37,28 @@ def _environment(
     os.environ.setdefault("CDW_DATA_DIR", str(settings.data_dir))
     os.environ.setdefault("CDW_REPORTING_CURRENCY", settings.reporting_currency)
     os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir / "dagster_home"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    _ensure_dagster_home(Path(os.environ["DAGSTER_HOME"]))
+
+
+# DuckDB allows one writer per file: the `warehouse` pool (the dbt asset's) takes one op at a
+# time, so runs the daemon launches queue for the warehouse instead of failing on its lock.
+DAGSTER_INSTANCE_CONFIG = """\
+# Written by `cdw` on first use; edit freely, it is never overwritten.
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 4
+telemetry:
+  enabled: false
+"""
+
+
+def _ensure_dagster_home(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_INSTANCE_CONFIG)
 
 
 @app.command()
@@ -95,6 +116,27 @@ def demo(
         f"  quarantine:  {settings.quarantine_dir}\n  ledger:      {settings.ledger_path}\n"
         f"  warehouse:   {settings.warehouse_path}"
     )
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000) -> None:
+    """Start the Dagster UI and daemon on localhost: assets, checks, jobs, schedule, sensor."""
+    import subprocess
+
+    venv_bin = str(Path(sys.executable).parent)
+    # dagster-dbt's dev-mode parsing looks for `dbt` on PATH.
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [
+        str(Path(venv_bin) / "dagster"),
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    sys.exit(subprocess.call(command, env=env))
 
 
 def _dates_to_load(
