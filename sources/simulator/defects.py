@@ -128,10 +128,8 @@ def _candidates(batches: list[Batch], targets: tuple[tuple[str, str, str | None]
             records = batch.records[entity]
             if not records or not len(records["_key"]):
                 continue
-            keys = records["_key"]
-            whole = entities[(system, entity)]
-            ok = np.isin(keys, whole["_key"][single[(system, entity)]])
-            rows = np.flatnonzero(ok)
+            # `_row` is the record's position in its delivered entity
+            rows = np.flatnonzero(single[(system, entity)][records["_row"]])
             if len(rows):
                 out.append((target, rows, index))
     return out
@@ -198,7 +196,8 @@ def _prepare_encoding_batch(batches: list[Batch], reserved: set[int], first_load
             continue
         moved = np.flatnonzero(~special)
         next_records = following.records["customers"]
-        fresh = moved[~np.isin(records["_key"][moved], next_records["_key"])]
+        known = next_records["_key"].astype(str)
+        fresh = moved[~np.isin(records["_key"][moved].astype(str), known)]
         for name in records:
             next_records[name] = np.concatenate([records[name][fresh], next_records[name]])
             records[name] = records[name][special]

@@ -25,7 +25,9 @@ def assign_load_days(records: Records, timeline: Timeline, rng: np.random.Genera
     records = dict(records)
     records["_load_day"] = load
     keep = _latest_per_delivery(records["_key"], load, records["_seq"])
-    return take(records, keep)
+    delivered = take(records, keep)
+    delivered["_row"] = np.arange(len(keep))
+    return delivered
 
 
 def _latest_per_delivery(key: np.ndarray, load: np.ndarray, seq: np.ndarray) -> np.ndarray:

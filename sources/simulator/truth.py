@@ -162,8 +162,8 @@ def _webshop_revenue(entities: dict[tuple[str, str], Records],
     ids = orders["order_id"][order]
     last[:-1] = ids[1:] != ids[:-1]
     final = order[last]
-    ok = ~np.isin(orders["status"][final], EXCLUDED_ORDER_STATUS) & ~np.isin(
-        orders["order_id"][final], np.array(sorted(invoiced), dtype=object))
+    ok = ~np.isin(orders["status"][final].astype(str), EXCLUDED_ORDER_STATUS) & ~np.isin(
+        orders["order_id"][final].astype(str), np.array(sorted(invoiced), dtype=str))
     ok &= _kept({"_key": orders["_key"][final]}, lost.get(("webshop", "orders")))
     counted = final[ok]
     lines = entities[("webshop", "order_lines")]
