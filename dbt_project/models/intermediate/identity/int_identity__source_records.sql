@@ -68,6 +68,7 @@ final as (
         *,
         {{ name_key('person_name') }} as name_key,
         {{ dbt.split_part(name_key('coalesce(given_name, person_name)'), "' '", 1) }} as given_name_key,
+        {{ dbt.split_part(name_key('coalesce(family_name, person_name)'), "' '", -1) }} as family_name_key,
         {{ email_match_key('email') }} as email_key
     from unioned
 )
