@@ -63,7 +63,8 @@ def simulate(data_dir: Path, customers: int, days: int, seed: int, *, history_mo
     entities.update(_reference_entities(fx_table, products_table, timeline))
     say("delivery: load dates, files, defects")
     delivered = {key: (records if key == ("webshop", "order_lines")
-                       else assign_load_days(records, timeline, rng["delivery"]))
+                       else assign_load_days(records, timeline, rng["delivery"],
+                                             late_share=0.0 if key[0] == "reference" else 0.02))
                  for key, records in entities.items()}
     batches = [b for system in sorted({s for s, _ in delivered})
                for b in split_batches(system, {e: r for (s, e), r in delivered.items()
