@@ -9,12 +9,13 @@ loyalty_cards as (select * from {{ ref('stg_pos__loyalty_cards') }}),
 tickets as (select * from {{ ref('stg_support__tickets') }}),
 
 {%- set full_name = "trim(" ~ dbt.concat(["coalesce(first_name, '')", "' '", "coalesce(last_name, '')"]) ~ ")" %}
+{%- set no_text = "cast(null as " ~ dbt.type_string() ~ ")" %}
 
 unioned as (
     select 'crm' as system, 'contacts' as entity, contact_id as source_id, 1 as trust_rank,
-        false as is_business, nullif({{ full_name }}, '') as person_name, cast(null as varchar) as company_name,
-        first_name as given_name, last_name as family_name, email, phone, birth_date,
-        cast(null as varchar) as tax_id, cast(null as varchar) as loyalty_card_no,
+        false as is_business, nullif({{ full_name }}, '') as person_name,
+        {{ no_text }} as company_name, first_name as given_name, last_name as family_name,
+        email, phone, birth_date, {{ no_text }} as tax_id, {{ no_text }} as loyalty_card_no,
         street, postcode, city, country, account_id as crm_account_id, created_at, updated_at
     from contacts
     union all

@@ -21,7 +21,7 @@ erp_invoice_lines as (
         invoice_lines.line_no, invoice_lines.invoice_no as order_id,
         case when invoices.webshop_order_id is not null then 'webshop' else 'erp' end as channel,
         invoices.invoice_date as revenue_date, invoice_lines.sku,
-        cast(null as varchar) as plan_product_line, invoice_lines.quantity,
+        cast(null as {{ dbt.type_string() }}) as plan_product_line, invoice_lines.quantity,
         invoice_lines.unit_price as unit_amount, invoice_lines.line_amount as amount,
         invoice_lines.currency,
         {{ dbt.concat(["'erp:customers:'", "invoices.customer_no"]) }} as customer_record_key,
@@ -33,9 +33,9 @@ erp_invoice_lines as (
 
 erp_credit_notes as (
     select
-        'erp', 'credit_notes', credit_notes.credit_note_no, 1, cast(null as varchar),
+        'erp', 'credit_notes', credit_notes.credit_note_no, 1, cast(null as {{ dbt.type_string() }}),
         case when invoices.webshop_order_id is not null then 'webshop' else 'erp' end,
-        credit_notes.credit_date, credit_notes.sku, null, cast(null as bigint),
+        credit_notes.credit_date, credit_notes.sku, null, cast(null as {{ dbt.type_bigint() }}),
         credit_notes.amount, -credit_notes.amount, credit_notes.currency,
         {{ dbt.concat(["'erp:customers:'", "credit_notes.customer_no"]) }},
         credit_notes._source_file, credit_notes._source_row
@@ -71,7 +71,7 @@ webshop_order_lines as (
 subscription_charges as (
     select
         'subscriptions', 'charges', charges.charge_id, 1, charges.charge_id, 'subscription',
-        charges.charge_date, cast(null as varchar), plans.product_line, cast(null as bigint),
+        charges.charge_date, cast(null as {{ dbt.type_string() }}), plans.product_line, cast(null as {{ dbt.type_bigint() }}),
         charges.amount, charges.amount, charges.currency,
         {{ dbt.concat(["'subscriptions:subscribers:'", "charges.subscriber_id"]) }},
         charges._source_file, charges._source_row
