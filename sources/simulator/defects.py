@@ -307,6 +307,8 @@ _BAD_TEXT = ("n/a", "zwei", "12,3O", "five")
 
 def apply_to_records(batch: Batch, defects: list[RowDefect]) -> dict[str, Records]:
     """Binary formats (Parquet, SQLite): change the typed values before they are written."""
+    if not defects:
+        return batch.records
     out = {name: {k: v.copy() for k, v in records.items()} for name, records in
            batch.records.items()}
     for d in defects:

@@ -143,7 +143,7 @@ def _postcodes(patterns: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _emails(people: People, rng: np.random.Generator) -> np.ndarray:
     n = len(people["index"])
     given = nm.GIVEN_NAMES.ascii[people["given_idx"]].astype(str)
-    family = np.array([nm.to_ascii(f).lower().replace(" ", "") for f in people["family_name"]])
+    family = _ascii_lower(people["family_name"])
     style = rng.integers(0, 4, n)
     initial = np.char.ljust(given, 1).astype("U1")
     local = np.select(
@@ -161,6 +161,14 @@ def _emails(people: People, rng: np.random.Generator) -> np.ndarray:
         domain[mask] = rng.choice(np.array(options, dtype=object), int(mask.sum()))
     email = np.char.add(np.char.add(local, "@"), domain.astype(str))
     return _deduplicate(email, people["index"]).astype(object)
+
+
+def _ascii_lower(values: np.ndarray) -> np.ndarray:
+    """to_ascii, lower case, no spaces; computed once per distinct name, not once per person."""
+    uniques, inverse = np.unique(values.astype(str), return_inverse=True)
+    folded = np.array([nm.to_ascii(u).lower().replace(" ", "") for u in uniques.tolist()],
+                      dtype=str)
+    return folded[inverse] if len(uniques) else np.zeros(0, dtype=str)
 
 
 def _deduplicate(email: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -192,8 +200,7 @@ def _draw_company(people: People, rng: np.random.Generator) -> None:
     people["tax_id"] = np.where(business, tax, None).astype(object)
     people["industry"] = np.where(business, rng.choice(np.array(nm.INDUSTRIES, dtype=object), n),
                                   None).astype(object)
-    domain = np.char.add(np.char.lower(np.char.replace(
-        np.array([nm.to_ascii(s) for s in stem], dtype=str), " ", "")), "-coffee.com")
+    domain = np.char.add(_ascii_lower(stem), "-coffee.com")
     info = np.char.add(np.where(rng.random(n) < 0.5, "info@", "office@"), domain)
     people["email"] = np.where(business, info, people["email"]).astype(object)
 
