@@ -360,3 +360,11 @@ def test_marketing_and_opt_outs(clean: Path) -> None:
             "select count(*) from contact_preferences where is_opted_in = 0").fetchone()[0]
         connection.close()
     assert opted_out > 0
+
+
+def test_tiny_worlds_and_bad_arguments(tmp_path: Path) -> None:
+    summary = simulate(tmp_path / "tiny", 3, 0, 2, end_date=END)
+    assert summary.customers == 3 and summary.load_dates == (END,)
+    assert sum(summary.source_records.values()) > 0
+    with pytest.raises(ValueError, match="customers >= 1"):
+        simulate(tmp_path / "none", 0, 1, 2)

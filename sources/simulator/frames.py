@@ -31,6 +31,8 @@ def length(records: Records) -> int:
 
 def numbered(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     """'INV-' + zero-padded number, vectorised."""
+    if not len(numbers):
+        return np.zeros(0, dtype=object)
     return np.char.add(prefix, np.char.zfill(np.asarray(numbers).astype(str), width)).astype(object)
 
 
@@ -59,3 +61,22 @@ def rpartition(values: np.ndarray, sep: str) -> np.ndarray:
     if not len(values):
         return np.zeros((0, 3), dtype="U1")
     return np.char.rpartition(values, sep)
+
+
+# np.char.zfill / replace / ljust fail on empty arrays in numpy 2.4: these wrappers do not.
+def zfill(values: np.ndarray, width: int) -> np.ndarray:
+    values = np.asarray(values).astype(str)
+    return np.char.zfill(values, width) if len(values) else values
+
+
+def replace(values: np.ndarray, old: str, new: str, count: int = -1) -> np.ndarray:
+    values = np.asarray(values).astype(str)
+    if not len(values):
+        return values
+    return np.char.replace(values, old, new) if count < 0 else np.char.replace(
+        values, old, new, count=count)
+
+
+def ljust(values: np.ndarray, width: int) -> np.ndarray:
+    values = np.asarray(values).astype(str)
+    return np.char.ljust(values, width) if len(values) else values

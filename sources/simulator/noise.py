@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator import names as nm
-from simulator.frames import partition
+from simulator.frames import ljust, partition, replace
 from simulator.people import People
 from simulator.reference import COUNTRIES
 
@@ -119,9 +119,9 @@ def email_variants(emails: np.ndarray, rng: np.random.Generator, case: float, do
     local, _, domain = (partition(text, "@")[:, i] for i in range(3))
     gmail = domain == "gmail.com"
     drop = gmail & (rng.random(n) < dots) & (np.char.find(local, ".") > 0)
-    local = np.where(drop, np.char.replace(local, ".", ""), local)
+    local = np.where(drop, replace(local, ".", ""), local)
     add = gmail & ~drop & (rng.random(n) < dots / 2) & (np.char.str_len(local) > 3)
-    local = np.where(add, np.char.add(np.char.add(np.char.ljust(local, 2).astype("U2"), "."),
+    local = np.where(add, np.char.add(np.char.add(ljust(local, 2).astype("U2"), "."),
                                       _tail(local, 2)), local)
     out = np.char.add(np.char.add(local, "@"), domain)
     draw = rng.random(n)
@@ -177,7 +177,7 @@ def streets(people: People, rows: np.ndarray, rng: np.random.Generator, abbrevia
             continue
         values = street[mask].astype(str)
         for long, abbr in country.abbreviations:
-            values = np.char.replace(values, long, abbr)
+            values = replace(values, long, abbr)
         street[mask] = values.astype(object)
     return street, postcode
 

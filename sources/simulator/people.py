@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import names as nm
-from simulator.frames import partition, rpartition
+from simulator.frames import ljust, partition, replace, rpartition, zfill
 from simulator.reference import COUNTRIES, COUNTRY_CODES, stores
 from simulator.timeline import Timeline
 
@@ -40,7 +40,7 @@ def build_people(n: int, rng: np.random.Generator, timeline: Timeline) -> People
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width)).astype(object)
+    return np.char.add(prefix, zfill(numbers.astype(str), width)).astype(object)
 
 
 def _countries(culture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -92,7 +92,7 @@ def _malay_patronymics(people: People, rng: np.random.Generator, family_latin: n
 
 def _digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     values = rng.integers(0, 10**width, n)
-    return np.char.zfill(values.astype(str), width).astype(object)
+    return zfill(values.astype(str), width).astype(object)
 
 
 def _draw_contact_details(people: People, rng: np.random.Generator) -> None:
@@ -134,7 +134,7 @@ def _postcodes(patterns: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if not has.any():
             break
         digits = rng.integers(0, 10, len(out)).astype(str)
-        out = np.where(has, np.char.replace(out, "#", "@", count=1), out)
+        out = np.where(has, replace(out, "#", "@", count=1), out)
         parts = partition(out, "@")
         out = np.where(has, np.char.add(np.char.add(parts[:, 0], digits), parts[:, 2]), out)
     return out.astype(object)
@@ -145,7 +145,7 @@ def _emails(people: People, rng: np.random.Generator) -> np.ndarray:
     given = nm.GIVEN_NAMES.ascii[people["given_idx"]].astype(str)
     family = _ascii_lower(people["family_name"])
     style = rng.integers(0, 4, n)
-    initial = np.char.ljust(given, 1).astype("U1")
+    initial = ljust(given, 1).astype("U1")
     local = np.select(
         [style == 0, style == 1, style == 2],
         [np.char.add(np.char.add(given, "."), family), np.char.add(given, family),
@@ -275,6 +275,8 @@ def _households_and_namesakes(people: People, rng: np.random.Generator) -> None:
     different people with the same name (some in the same city)."""
     n = len(people["index"])
     persons = np.flatnonzero(~people["is_business"])
+    people["household_of"] = np.full(n, -1, dtype=np.int64)
+    people["namesake_of"] = np.full(n, -1, dtype=np.int64)
     if len(persons) < 4:
         return
     share = rng.random(len(persons)) < 0.03
@@ -287,7 +289,6 @@ def _households_and_namesakes(people: People, rng: np.random.Generator) -> None:
     for column in ("email", "street", "postcode", "city", "country", "country_idx",
                    "area_code", "subscriber_no", "family_name", "family_native", "family_idx"):
         people[column][partner] = people[column][first]
-    people["household_of"] = np.full(n, -1, dtype=np.int64)
     people["household_of"][partner] = first
     namesakes = persons[rng.random(len(persons)) < 0.02]
     namesakes = namesakes[~np.isin(namesakes, np.concatenate([first, partner]))]
@@ -303,7 +304,6 @@ def _households_and_namesakes(people: People, rng: np.random.Generator) -> None:
                                                       == people["country"][namesakes])
     for column in ("city", "area_code"):
         people[column][namesakes[same_city]] = people[column][source[same_city]]
-    people["namesake_of"] = np.full(n, -1, dtype=np.int64)
     people["namesake_of"][namesakes] = source
 
 

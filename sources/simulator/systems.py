@@ -21,6 +21,7 @@ from simulator.frames import (
     partition,
     repeat_index,
     seconds_in_day,
+    zfill,
 )
 from simulator.marketing import Marketing
 from simulator.people import People
@@ -67,7 +68,9 @@ def assign_ids(people: People, rng: np.random.Generator, timeline: Timeline) -> 
 
 
 def _card_numbers(numbers: np.ndarray) -> np.ndarray:
-    return np.char.add("40", np.char.zfill(numbers.astype(str), 11)).astype(object)
+    if not len(numbers):
+        return np.zeros(0, dtype=object)
+    return np.char.add("40", zfill(numbers.astype(str), 11)).astype(object)
 
 
 def _stamp(day: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -51,6 +51,11 @@ class SimulationSummary:
 def simulate(data_dir: Path, customers: int, days: int, seed: int, *, history_months: int = 24,
              defect_rate: float = 0.002, end_date: date = date(2026, 11, 27),
              progress: Callable[[str], None] | None = None) -> SimulationSummary:
+    if customers < 1 or days < 0 or history_months < 1 or not 0 <= defect_rate < 1:
+        raise ValueError(
+            f"simulate needs customers >= 1, days >= 0, history_months >= 1 and 0 <= defect_rate "
+            f"< 1 (got customers={customers}, days={days}, history_months={history_months}, "
+            f"defect_rate={defect_rate})")
     say = progress or (lambda _message: None)
     timeline = Timeline.build(end_date, days, history_months)
     rng = dict(zip(STREAMS, (np.random.default_rng(s) for s in
