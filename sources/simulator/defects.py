@@ -151,13 +151,20 @@ def _plan_file_defects(batches: list[Batch], plan: DefectPlan, first_load_day: i
         reserved.add(chosen)
         return chosen
 
-    encoding = _prepare_encoding_batch(batches, reserved, first_load_day, end_day)
-    if encoding is not None:
-        plan.files[encoding] = "wrong_encoding"
+    for system, entity in (("erp", "customers"), ("subscriptions", "subscribers")):
+        encoding = _prepare_encoding_batch(batches, reserved, first_load_day, end_day, system,
+                                           entity)
+        if encoding is not None:
+            plan.files[encoding] = "wrong_encoding"
+            break
     for cls, options in (
-        ("renamed_column", (("erp", "customers", 1, False, True),)),
+        ("renamed_column", (("erp", "customers", 1, False, True),
+                            ("subscriptions", "subscribers", 1, False, True),
+                            ("marketing", "campaign_events", 1, False, True))),
         ("extra_column", (("subscriptions", "subscribers", 1, False, False),
-                          ("erp", "customers", 1, False, False))),
+                          ("erp", "customers", 1, False, False),
+                          ("marketing", "campaign_events", 1, False, False),
+                          ("erp", "invoices", 1, False, False))),
         ("truncated_file", (("subscriptions", "charges", 2, False, False),
                             ("marketing", "campaign_events", 2, False, False))),
     ):
@@ -180,22 +187,23 @@ def _plan_file_defects(batches: list[Batch], plan: DefectPlan, first_load_day: i
 
 
 def _prepare_encoding_batch(batches: list[Batch], reserved: set[int], first_load_day: int,
-                            end_day: int) -> int | None:
-    """Find an ERP customers delta with names only cp1252 can hold; rows that would decode as
-    UTF-8 anyway (pure ASCII) are held back to the next day, so the whole file is unreadable."""
+                            end_day: int, system: str, entity: str) -> int | None:
+    """Find a customer delta (ERP customers first) with names only cp1252 can hold; rows that
+    would decode as UTF-8 anyway (pure ASCII) are held back to the next day, so the whole file
+    is unreadable."""
     erp = {b.load_day: i for i, b in enumerate(batches)
-           if b.system == "erp" and b.entities[0] == "customers"}
+           if b.system == system and b.entities[0] == entity}
     for day in sorted(erp):
         if day <= first_load_day or day >= end_day or erp[day] in reserved:
             continue
         batch, following = batches[erp[day]], batches[erp[day + 1]]
-        records = batch.records["customers"]
+        records = batch.records[entity]
         text = _row_texts(records)
         special = np.array([_cp1252_only(t) for t in text], dtype=bool)
         if not special.any():
             continue
         moved = np.flatnonzero(~special)
-        next_records = following.records["customers"]
+        next_records = following.records[entity]
         known = next_records["_key"].astype(str)
         fresh = moved[~np.isin(records["_key"][moved].astype(str), known)]
         for name in records:
@@ -207,7 +215,8 @@ def _prepare_encoding_batch(batches: list[Batch], reserved: set[int], first_load
 
 
 def _row_texts(records: Records) -> list[str]:
-    parts = [records[c] for c in ("customer_name", "street", "city") if c in records]
+    parts = [records[c] for c in ("customer_name", "full_name", "street", "city")
+             if c in records]
     return [" ".join(str(v) for v in row if v is not None) for row in zip(*parts, strict=True)]
 
 
@@ -241,7 +250,7 @@ def _log_file_defects(batches: list[Batch], plan: DefectPlan,
         text = {
             "wrong_encoding": "file written in cp1252 although the contract says utf-8; every "
                               "record holds characters that are invalid UTF-8 here",
-            "renamed_column": "column Email delivered as EMail",
+            "renamed_column": "the email column is delivered under the name EMail",
             "extra_column": "an undeclared column Note was added at the end (recoverable)",
             "truncated_file": "file cut in the middle of its last record (no final newline)",
         }[cls]
@@ -256,8 +265,10 @@ def _log_file_defects(batches: list[Batch], plan: DefectPlan,
                                       f"identical copy of {batch.path} delivered again"),
                              "file": later})
         else:
-            plan.log.append(_entry(batch, batch.entities[0], None, "unit_price", habit,
-                                   f"wrong unit prices; replaced by the corrected file {later}"))
+            column = "unit_price" if "unit_price" in batch.records[batch.entities[0]] else "amount"
+            plan.log.append(_entry(batch, batch.entities[0], None, column, habit,
+                                   f"{column} ten times too high in every fifth record; "
+                                   f"replaced by the corrected file {later}"))
 
 
 def _next_folder(batch: Batch) -> str:

@@ -240,7 +240,7 @@ def _render(batch: Batch, row_defects: list[dfx.RowDefect], file_defect: str | N
 def _finish_text(lines: list[str], file_defect: str | None, delimiter: str) -> bytes:
     if file_defect == "renamed_column":
         header = lines[0].split(delimiter)
-        lines[0] = delimiter.join("\"EMail\"" if h == "\"Email\"" else h for h in header)
+        lines[0] = delimiter.join("\"EMail\"" if h.lower() == "\"email\"" else h for h in header)
     elif file_defect == "extra_column":
         lines = [lines[0] + delimiter + "\"Note\""] + [
             line + delimiter + ("\"checked\"" if i % 3 == 0 else "") for i, line in
