@@ -35,8 +35,9 @@ lint: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/cdw ui
 
+# `make bench` runs S then M; `make bench SCALE=L` one scale (benchmarks/README.md).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run --scale $(SCALE)
+	$(BIN)/python -m benchmarks.run $(if $(filter file,$(origin SCALE)),--scale S --scale M,--scale $(SCALE))
 
 clean:
 	rm -rf data target logs

@@ -1,0 +1,235 @@
+"""Ratios, targets and the printed table of a benchmark result (a dict, as written to JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+GIB = 2**30
+L_CUSTOMERS = 1_000_000
+
+# name, description, the figure it judges (a key of ratios() or a lambda), limit, unit, scope
+TARGETS = (
+    ("full_load_time", "L full load (ingest + dbt build)", "full_load_s", 600, "s", "L"),
+    ("peak_rss", "peak RSS of any phase of the load", "load_peak_rss_gib", 6, "GiB", "all"),
+    ("incremental_share", "incremental day / full load", "incremental_share", 0.10, "", "all"),
+    ("pipeline_vs_bare", "dbt build / bare DuckDB", "pipeline_over_bare", 1.5, "x", "all"),
+    ("gate_share", "gate / full load time", "gate_share", 0.25, "", "all"),
+    ("simulator_1m", "simulator, 1M customers", "simulate_s", 120, "s", "L"),
+    ("dbt_build_1m", "dbt build, 1M customers", "dbt_build_s", 300, "s", "L"),
+)
+
+
+def _wall(result: dict[str, Any], phase: str) -> float | None:
+    return (result["phases"].get(phase) or {}).get("wall_s")
+
+
+def ratios(result: dict[str, Any]) -> dict[str, Any]:
+    phases = result["phases"]
+    full, increment = _wall(result, "full_load"), _wall(result, "incremental_load")
+    dbt, bare = _wall(result, "dbt_build"), _wall(result, "bare_duckdb")
+    gate = ((phases.get("ingest") or {}).get("detail") or {}).get("gate_s")
+    load_rss = [phases[p]["peak_rss_bytes"] for p in ("ingest", "dbt_build") if p in phases]
+    return {
+        "full_load_s": full,
+        "simulate_s": _wall(result, "simulate"),
+        "dbt_build_s": dbt,
+        "load_peak_rss_gib": max(load_rss) / GIB if load_rss else None,
+        "incremental_share": increment / full if full and increment else None,
+        "pipeline_over_bare": dbt / bare if dbt and bare else None,
+        "full_load_over_bare": full / bare if full and bare else None,
+        "identity_share_of_dbt": (
+            _wall(result, "identity") / dbt if dbt and _wall(result, "identity") else None
+        ),
+        "gate_share": gate / full if gate is not None and full else None,
+    }
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    figures = result.get("ratios") or ratios(result)
+    is_l = result["scenario"]["customers"] == L_CUSTOMERS
+    rows = []
+    for name, description, key, limit, unit, scope in TARGETS:
+        value = figures.get(key)
+        if scope == "L" and not is_l:
+            verdict = "n/a (L only)"
+        elif value is None:
+            verdict = "not measured"
+        else:
+            verdict = "pass" if value <= limit else "miss"
+        rows.append(
+            {
+                "target": name,
+                "description": description,
+                "value": value,
+                "limit": limit,
+                "unit": unit,
+                "verdict": verdict,
+            }
+        )
+    return rows
+
+
+def previous_result(
+    results_dir: Path, scale: str, *, exclude: Path, before: Path | None = None
+) -> dict[str, Any] | None:
+    """The latest earlier result of `scale` (named before `before`, when given), else its
+    committed baseline, else None."""
+    earlier = sorted(
+        p
+        for p in results_dir.glob(f"{scale}-*.json")
+        if p != exclude and (before is None or p.name < before.name)
+    )
+    for path in (earlier[-1] if earlier else None, results_dir / f"baseline-{scale}.json"):
+        if path is not None and path.exists():
+            previous = json.loads(path.read_text())
+            previous["_path"] = path.name
+            return previous
+    return None
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def _mib(value: int | None, digits: int = 0) -> str:
+    return "—" if not value else f"{value / 2**20:,.{digits}f}"
+
+
+def _rate(value: float | None) -> str:
+    return "—" if not value else f"{value:,.0f}"
+
+
+def _ratio(new: float | None, old: float | None) -> str:
+    if not new or not old:
+        return "—"
+    ratio = new / old
+    colour = "green" if ratio <= 0.95 else "red" if ratio >= 1.05 else "white"
+    return f"[{colour}]{ratio:.2f}x[/{colour}]"
+
+
+def print_result(
+    result: dict[str, Any], previous: dict[str, Any] | None, console: Console | None = None
+) -> None:
+    console = console or Console(width=None if Console().is_terminal else 140)
+    world = result["scenario"]
+    machine = result["machine"]
+    title = (
+        f"bench {result['scale']}: {world['customers']:,} customers, {world['days']} days, "
+        f"seed {world['seed']} — {machine['cpus']} CPUs, "
+        f"{(machine['memory_bytes'] or 0) / GIB:.0f} GiB, load avg before "
+        f"{machine['loadavg_before'][0]:.1f}"
+    )
+    prev_name = previous["_path"] if previous else "no previous result"
+    table = Table(title=title, caption=f"previous: {prev_name}")
+    for column, justify in (
+        ("phase", "left"),
+        ("wall s", "right"),
+        ("rows/s", "right"),
+        ("peak RSS MiB", "right"),
+        ("prev wall s", "right"),
+        ("new/prev", "right"),
+        ("prev RSS MiB", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(column, justify=justify)
+    old_phases = (previous or {}).get("phases", {})
+    skipped = []
+    for name, phase in result["phases"].items():
+        if name == "full_load_dates":
+            continue
+        old = old_phases.get(name) or {}
+        if "skipped" in phase:
+            table.add_row(name, "—", "—", "—", "—", "—", "—", "skipped (below)")
+            skipped.append(f"{name}: skipped, {phase['skipped']}")
+            continue
+        table.add_row(
+            name,
+            _seconds(phase["wall_s"]),
+            _rate(phase.get("rows_per_s")),
+            _mib(phase.get("peak_rss_bytes")),
+            _seconds(old.get("wall_s")),
+            _ratio(phase["wall_s"], old.get("wall_s")),
+            _mib(old.get("peak_rss_bytes")),
+            _note(name, phase),
+        )
+    console.print(table)
+    dates = result["phases"].get("full_load_dates") or {}
+    if dates:
+        console.print(
+            f"full load = load dates {dates['dates'][0]}..{dates['dates'][-1]} "
+            f"({len(dates['dates'])}); increment = {', '.join(dates['increment'])}"
+        )
+    for line in skipped:
+        console.print(line)
+    console.print(_sizes_table(result, previous))
+    console.print(_targets_table(result))
+
+
+def _note(name: str, phase: dict[str, Any]) -> str:
+    detail = phase.get("detail") or {}
+    notes = []
+    if phase.get("returncode"):
+        notes.append(f"[red]exit {phase['returncode']}[/red]")
+    if name == "ingest":
+        gate = detail.get("gate_s")
+        notes.append("gate not separable" if gate is None else f"gate {gate:.1f} s")
+        notes.append(f"{detail.get('rows_quarantined', 0):,} quarantined")
+    if name.startswith("dbt_build"):
+        notes.append(", ".join(f"{k} {v}" for k, v in sorted(detail.get("statuses", {}).items())))
+    if name == "identity":
+        notes.append("int_identity__* inside dbt_build")
+    if name in ("full_load", "incremental_load"):
+        notes.append(" + ".join(detail.get("parts", [])))
+    return "; ".join(n for n in notes if n)
+
+
+def _sizes_table(result: dict[str, Any], previous: dict[str, Any] | None) -> Table:
+    table = Table(title="sizes (MiB)")
+    table.add_column("when")
+    keys = (
+        "landing_bytes",
+        "raw_parquet_bytes",
+        "quarantine_bytes",
+        "warehouse_bytes",
+        "bare_duckdb_bytes",
+    )
+    for key in keys:
+        table.add_column(key.removesuffix("_bytes"), justify="right")
+    for label, sizes in result["sizes"].items():
+        table.add_row(label, *(_mib(sizes.get(k), 1) for k in keys))
+    for label, sizes in ((previous or {}).get("sizes") or {}).items():
+        table.add_row(f"previous {label}", *(_mib(sizes.get(k), 1) for k in keys))
+    return table
+
+
+def _targets_table(result: dict[str, Any]) -> Table:
+    table = Table(title="targets (2 cores, 24 GB)")
+    for column in ("target", "figure", "limit", "verdict"):
+        table.add_column(column)
+    for row in result["targets"]:
+        value, unit = row["value"], row["unit"]
+        shown = (
+            "—"
+            if value is None
+            else (f"{value:.1%}" if unit == "" else f"{value:,.2f} {unit}".strip())
+        )
+        limit = f"{row['limit']:.0%}" if unit == "" else f"{row['limit']} {unit}".strip()
+        colour = {"pass": "green", "miss": "red"}.get(row["verdict"], "dim")
+        table.add_row(
+            row["description"], shown, f"≤ {limit}", f"[{colour}]{row['verdict']}[/{colour}]"
+        )
+    figures = result["ratios"]
+    if figures.get("full_load_over_bare"):
+        table.add_row(
+            "(info) full load / bare DuckDB", f"{figures['full_load_over_bare']:.2f} x", "", ""
+        )
+    if figures.get("identity_share_of_dbt"):
+        table.add_row(
+            "(info) identity models / dbt build", f"{figures['identity_share_of_dbt']:.1%}", "", ""
+        )
+    return table

@@ -1,0 +1,468 @@
+"""`python -m benchmarks.run --scale S|M|L|XL [--phases ...]`: measure the pipeline on a world.
+
+The run, in order (each step a fresh child process, see measure.py):
+
+1. simulate   a world of the scenario's size, seed and days (benchmarks/scenarios.py);
+2. ingest     the first `days` load dates: the "full" load's ingest (gate inside);
+3. dbt        `dbt build` over that raw zone: the full load's warehouse build; the identity
+              models' time is read from dbt's run_results.json (`int_identity__*`);
+4. bare       the bare-DuckDB baseline over the same raw Parquet (bare_duckdb.py);
+5. increment  the last load date alone (ingest, then `dbt build`): one more day's delivery.
+
+The simulator cannot extend a world by a day (its random streams depend on the whole timeline),
+so a world of `days` days, whose `days + 1` load dates are the initial extract and `days`
+daily deltas, is loaded as: the first `days` load dates = the full load, the last = the increment.
+
+Publish and report phases are reported as skipped until the pipeline has them; so is Splink
+unless it is importable. Results: benchmarks/results/<scale>-<UTC timestamp>.json and a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import UTC, date, datetime
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report
+from benchmarks.measure import ChildRun, directory_bytes, run_child
+from benchmarks.scenarios import SCENARIOS, Scenario, scenario
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DBT = str(Path(sys.executable).with_name("dbt"))
+STEPS = ("simulate", "ingest", "dbt", "bare", "increment")
+PLANNED = {  # phases of issue 9 the pipeline does not have yet: module that will provide them
+    "publish": "orchestration.publish",
+    "report": "orchestration.reports",
+}
+
+
+class PhaseFailed(RuntimeError):
+    pass
+
+
+class Bench:
+    """One scenario's run: a work directory, the child environment, the phases measured."""
+
+    def __init__(self, world: Scenario, work_dir: Path, steps: set[str]) -> None:
+        self.world = world
+        self.work_dir = work_dir
+        self.data_dir = work_dir / "data"
+        self.steps = steps
+        self.phases: dict[str, dict[str, Any]] = {}
+        self.sizes: dict[str, dict[str, int]] = {}
+        self.env = {
+            **os.environ,
+            "CDW_DATA_DIR": str(self.data_dir),
+            "CDW_REPORTING_CURRENCY": "EUR",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DO_NOT_TRACK": "1",
+        }
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, say) -> None:
+        if "simulate" in self.steps:
+            if self.data_dir.exists():
+                shutil.rmtree(self.data_dir)
+            self.data_dir.mkdir(parents=True)
+            self._python(
+                "simulate",
+                "simulate",
+                "--customers",
+                str(self.world.customers),
+                "--days",
+                str(self.world.days),
+                "--seed",
+                str(self.world.seed),
+                say=say,
+            )
+        dates = self._load_dates()
+        full, increment = dates[:-1], dates[-1:]
+        if "ingest" in self.steps:
+            self._reset_loaded()
+            self._python("ingest", "ingest", "--dates", *full, say=say)
+        if "dbt" in self.steps:
+            self._dbt("dbt_build", say)
+        self._combine("full_load", ("ingest", "dbt_build"))
+        self.sizes["after_full_load"] = self._sizes()
+        if "bare" in self.steps:
+            self._python("bare_duckdb", "bare", say=say)
+            self.sizes["after_full_load"]["bare_duckdb_bytes"] = directory_bytes(
+                self.data_dir / "bare.duckdb"
+            )
+        if "increment" in self.steps:
+            self._python("ingest_increment", "ingest", "--dates", *increment, say=say)
+            self._dbt("dbt_build_increment", say)
+            self._combine("incremental_load", ("ingest_increment", "dbt_build_increment"))
+            self.sizes["after_increment"] = self._sizes()
+        for name, module in PLANNED.items():
+            self.phases[name] = _skipped(
+                f"not in the pipeline yet ({module} does not exist)"
+                if find_spec(module) is None
+                else f"{module} exists but the harness does not drive it yet"
+            )
+        self.phases["splink"] = _skipped(
+            "splink not installed (optional: a `bench` extra, see benchmarks/README.md)"
+            if find_spec("splink") is None
+            else "splink is importable but the Splink baseline is not written yet"
+        )
+        self.phases["full_load_dates"] = {"dates": full, "increment": increment}
+
+    # ------------------------------------------------------------------ phases
+
+    def _python(self, name: str, phase: str, *args: str, say) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.phases",
+            phase,
+            "--data-dir",
+            str(self.data_dir),
+            "--result",
+            str(self._result_file(name)),
+            *args,
+        ]
+        self._measure(name, command, say)
+
+    def _dbt(self, name: str, say) -> None:
+        target = self.work_dir / "dbt_target"
+        command = [
+            DBT,
+            "build",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(self.work_dir / "dbt_logs"),
+        ]
+        (target / "run_results.json").unlink(missing_ok=True)
+        phase = self._measure(name, command, say, check=False)
+        run_results = target / "run_results.json"
+        if run_results.exists():
+            shutil.copy(run_results, self.work_dir / f"{name}.run_results.json")
+        phase["rows"] = self._raw_rows()
+        phase["rows_per_s"] = phase["rows"] / phase["wall_s"]
+        phase["detail"] = dbt_timings(run_results)
+        if phase["returncode"] != 0:
+            phase["detail"]["note"] = "dbt build reported errors or failed tests; see the log"
+        if name == "dbt_build":
+            identity = phase["detail"]["identity_s"]
+            self.phases["identity"] = {
+                "wall_s": identity,
+                "rows": phase["rows"],
+                "rows_per_s": phase["rows"] / identity if identity else None,
+                "peak_rss_bytes": phase["peak_rss_bytes"],
+                "returncode": phase["returncode"],
+                "detail": {
+                    "note": "inside dbt_build: sum of the int_identity__* models' execution "
+                    "times (dbt runs 2 threads; RSS is dbt_build's)",
+                    "models": phase["detail"]["identity_models"],
+                },
+            }
+
+    def _measure(self, name: str, command: list[str], say, *, check: bool = True):
+        say(f"[{self.world.scale}] {name} ...")
+        run: ChildRun = run_child(
+            command,
+            env=self.env,
+            cwd=PROJECT_DIR,
+            result_file=self._result_file(name),
+            log_file=self.work_dir / "logs" / f"{name}.log",
+        )
+        if check and run.returncode != 0:
+            raise PhaseFailed(f"{name} failed (exit {run.returncode}):\n{run.log_tail}")
+        rows = run.output.get("rows")
+        phase = {
+            "wall_s": round(run.wall_s, 3),
+            "rows": rows,
+            "rows_per_s": rows / run.wall_s if rows else None,
+            "peak_rss_bytes": run.peak_rss_bytes,
+            "maxrss_bytes": run.maxrss_bytes,
+            "tree_rss_bytes": run.tree_rss_bytes,
+            "returncode": run.returncode,
+            "detail": {k: v for k, v in run.output.items() if k != "rows"},
+        }
+        self.phases[name] = phase
+        say(
+            f"[{self.world.scale}] {name}: {run.wall_s:.1f} s, "
+            f"{run.peak_rss_bytes / 2**20:.0f} MiB peak"
+        )
+        return phase
+
+    def _combine(self, name: str, parts: tuple[str, str]) -> None:
+        if not all(p in self.phases for p in parts):
+            return
+        first, second = (self.phases[p] for p in parts)
+        wall = first["wall_s"] + second["wall_s"]
+        gate = first["detail"].get("gate_s")
+        self.phases[name] = {
+            "wall_s": round(wall, 3),
+            "rows": first["rows"],
+            "rows_per_s": first["rows"] / wall if first["rows"] else None,
+            "peak_rss_bytes": max(first["peak_rss_bytes"], second["peak_rss_bytes"]),
+            "returncode": first["returncode"] or second["returncode"],
+            "detail": {"parts": list(parts), "gate_s": gate},
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _result_file(self, name: str) -> Path:
+        return self.work_dir / "phase_results" / f"{name}.json"
+
+    def _load_dates(self) -> list[str]:
+        landing = self.data_dir / "landing"
+        dates = (
+            sorted(
+                {
+                    child.name
+                    for system in landing.iterdir()
+                    if system.is_dir()
+                    for child in system.iterdir()
+                    if child.is_dir() and _is_date(child.name)
+                }
+            )
+            if landing.is_dir()
+            else []
+        )
+        if len(dates) < 2:
+            raise PhaseFailed(f"{landing} has {len(dates)} load dates; run the simulate phase")
+        return dates
+
+    def _reset_loaded(self) -> None:
+        """A full load starts from an empty raw zone, ledger and warehouse."""
+        for name in (
+            "raw",
+            "quarantine",
+            "ledger.sqlite",
+            "warehouse.duckdb",
+            "warehouse.duckdb.wal",
+            "bare.duckdb",
+        ):
+            path = self.data_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+    def _raw_rows(self) -> int:
+        import pyarrow.parquet as pq
+
+        return sum(
+            pq.ParquetFile(p).metadata.num_rows for p in (self.data_dir / "raw").rglob("*.parquet")
+        )
+
+    def _sizes(self) -> dict[str, int]:
+        data = self.data_dir
+        return {
+            "landing_bytes": directory_bytes(data / "landing"),
+            "raw_parquet_bytes": directory_bytes(data / "raw", "*.parquet"),
+            "quarantine_bytes": directory_bytes(data / "quarantine"),
+            "warehouse_bytes": directory_bytes(data / "warehouse.duckdb")
+            + directory_bytes(data / "warehouse.duckdb.wal"),
+        }
+
+
+def dbt_timings(run_results: Path) -> dict[str, Any]:
+    """Per-model times from dbt's run_results.json: identity models, the slowest, statuses."""
+    if not run_results.exists():
+        return {"identity_s": 0.0, "identity_models": {}, "slowest": {}, "statuses": {}}
+    results = json.loads(run_results.read_text())["results"]
+    times = {r["unique_id"]: float(r.get("execution_time") or 0.0) for r in results}
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    identity = {
+        uid.split(".")[-1]: round(t, 3)
+        for uid, t in times.items()
+        if uid.startswith("model.") and uid.split(".")[-1].startswith("int_identity__")
+    }
+    slowest = dict(sorted(times.items(), key=lambda item: -item[1])[:8])
+    return {
+        "identity_s": round(sum(identity.values()), 3),
+        "identity_models": identity,
+        "slowest": {uid: round(t, 3) for uid, t in slowest.items()},
+        "statuses": statuses,
+        "nodes": len(results),
+    }
+
+
+def _skipped(reason: str) -> dict[str, Any]:
+    return {"skipped": reason}
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _lines("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (
+            int(line.split()[1]) * 1024
+            for line in _lines("/proc/meminfo")
+            if line.startswith("MemTotal:")
+        ),
+        None,
+    )
+    return {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_bytes": memory,
+        "python": platform.python_version(),
+        "versions": {
+            p: _version(p)
+            for p in (
+                "duckdb",
+                "dbt-core",
+                "dbt-duckdb",
+                "dagster",
+                "pyarrow",
+                "great-expectations",
+            )
+        },
+    }
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def run_scale(
+    world: Scenario, *, work_dir: Path, results_dir: Path, steps: set[str], say=print
+) -> Path:
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    bench = Bench(world, work_dir, steps)
+    clock = time.perf_counter()
+    bench.run(say)
+    result = {
+        "scale": world.scale,
+        "scenario": {"customers": world.customers, "days": world.days, "seed": world.seed},
+        "started_at": started.isoformat(timespec="seconds"),
+        "harness_wall_s": round(time.perf_counter() - clock, 3),
+        "steps": sorted(steps),
+        "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        "phases": bench.phases,
+        "sizes": bench.sizes,
+    }
+    result["ratios"] = report.ratios(result)
+    result["targets"] = report.targets(result)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{world.scale}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    previous = report.previous_result(results_dir, world.scale, exclude=path)
+    path.write_text(json.dumps(result, indent=2, default=str))
+    report.print_result(result, previous)
+    return path
+
+
+def show(path: Path) -> int:
+    result = json.loads(path.read_text())
+    previous = report.previous_result(path.parent, result["scale"], exclude=path, before=path)
+    report.print_result(result, previous)
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--scale",
+        action="append",
+        default=None,
+        help="S, M, L or XL; repeat or comma-separate for several (default S,M)",
+    )
+    parser.add_argument(
+        "--customers",
+        type=int,
+        help="a custom world of this many customers instead of a named scale",
+    )
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        choices=STEPS,
+        default=list(STEPS),
+        help="steps to run (default all); later steps reuse the work dir",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="where worlds are built (default data/bench/<scale>)"
+    )
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--show", type=Path, help="print a stored result beside its previous one; run nothing"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.show:
+        return show(args.show)
+    scales = [
+        s.strip().upper()
+        for value in (args.scale or ["S,M"])
+        for s in value.replace(" ", ",").split(",")
+        if s.strip()
+    ]
+    unknown = [s for s in scales if s not in SCENARIOS]
+    if unknown:
+        print(f"unknown scale {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}")
+        return 2
+    worlds = [scenario("", args.customers)] if args.customers else [scenario(s) for s in scales]
+    data_root = Path(os.environ.get("CDW_DATA_DIR", PROJECT_DIR / "data")) / "bench"
+    for world in worlds:
+        work_dir = (args.work_dir / world.scale) if args.work_dir else data_root / world.scale
+        try:
+            path = run_scale(
+                world,
+                work_dir=work_dir.resolve(),
+                results_dir=args.results_dir,
+                steps=set(args.phases),
+            )
+        except PhaseFailed as failure:
+            print(f"benchmark {world.scale} stopped: {failure}")
+            return 1
+        print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
