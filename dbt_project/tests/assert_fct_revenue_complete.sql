@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_revenue'}}}) }}
 {#- No revenue line lost or duplicated: every unified line is either in the fact or rejected. -#}
 with lines as (select count(*) as line_count from {{ ref('int_revenue__lines') }}),
 facts as (select count(*) as fact_count from {{ ref('fct_revenue') }}),

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_identity__customers'}}}) }}
 {#- Label propagation converged: both ends of every identity link got the same customer_id.
     If this fails, raise var identity_label_passes. -#}
 with links as (select * from {{ ref('int_identity__links') }}),

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_revenue'}}}) }}
 {#- Reconciliation: fct_revenue plus the rejected lines, per system, day and currency, equals
     the totals computed straight from the raw sources (latest version of each record, same revenue definition, webshop orders
     invoiced by ERP left to ERP), to the cent. Returns the (system, day, currency) that differ. -#}
