@@ -88,8 +88,10 @@ def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day
     total = sum(b.rows(e) for b in batches for e in b.entities if e != "order_lines")
     per_class = max(1, round(rate * total / len(ROW_CLASSES)))
     taken: set[tuple[int, int]] = set()
+    single = {key: versions_per_key(records) == 1 for key, records in entities.items()
+              if "_key" in records}
     for defect_class, targets in ROW_CLASSES.items():
-        candidates = _candidates(batches, targets, reserved, entities, defect_class)
+        candidates = _candidates(batches, targets, reserved, single, defect_class)
         if not candidates:
             continue
         pool = np.concatenate([c[1] for c in candidates])
@@ -112,11 +114,9 @@ def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day
 
 
 def _candidates(batches: list[Batch], targets: tuple[tuple[str, str, str | None], ...],
-                reserved: set[int], entities: dict[tuple[str, str], Records],
+                reserved: set[int], single: dict[tuple[str, str], np.ndarray],
                 defect_class: str) -> list[tuple[tuple[str, str, str | None], np.ndarray, int]]:
     out = []
-    single = {key: versions_per_key(records) == 1 for key, records in entities.items()
-              if "_key" in records}
     for target in targets:
         system, entity, _ = target
         for index, batch in enumerate(batches):
@@ -320,15 +320,16 @@ def apply_to_records(batch: Batch, defects: list[RowDefect]) -> dict[str, Record
     """Binary formats (Parquet, SQLite): change the typed values before they are written."""
     if not defects:
         return batch.records
-    out = {name: {k: v.copy() for k, v in records.items()} for name, records in
-           batch.records.items()}
+    out = {name: dict(records) for name, records in batch.records.items()}
+    copied: set[tuple[str, str]] = set()  # columns copied before their first change
     for d in defects:
         records = out[d.entity]
-        if d.defect_class == "duplicate_key":
+        if d.defect_class == "duplicate_key" or not d.column or d.column not in records:
             continue
-        column = records[d.column] if d.column else None
-        if column is None:
-            continue
+        if (d.entity, d.column) not in copied:
+            records[d.column] = records[d.column].copy()
+            copied.add((d.entity, d.column))
+        column = records[d.column]
         if d.defect_class == "missing_required":
             column[d.row] = None if column.dtype == object else NULL_DAY
         elif d.defect_class == "unknown_currency":

@@ -9,6 +9,8 @@ same key in the same delivery are dropped (the initial extract holds only the la
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator.frames import Records, take
 from simulator.timeline import Timeline
@@ -34,8 +36,8 @@ def _latest_per_delivery(key: np.ndarray, load: np.ndarray, seq: np.ndarray) -> 
     """Rows to keep: the last version (by seq, then position) of each key in each delivery,
     in the original row order."""
     position = np.arange(len(key))
-    order = np.lexsort((position, seq, load, key.astype(str)))
-    k, ld = key[order].astype(str), load[order]
+    order = np.lexsort((position, seq, load, key_codes(key)))
+    k, ld = key_codes(key)[order], load[order]
     last = np.ones(len(order), dtype=bool)
     if len(order) > 1:
         last[:-1] = (k[1:] != k[:-1]) | (ld[1:] != ld[:-1])
@@ -44,6 +46,15 @@ def _latest_per_delivery(key: np.ndarray, load: np.ndarray, seq: np.ndarray) -> 
 
 def versions_per_key(records: Records) -> np.ndarray:
     """For every row, how many delivered rows share its key (1 = a single delivered version)."""
-    _, inverse, counts = np.unique(records["_key"].astype(str), return_inverse=True,
-                                   return_counts=True)
-    return counts[inverse]
+    codes = key_codes(records["_key"])
+    return np.bincount(codes)[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+
+
+def key_codes(keys: np.ndarray) -> np.ndarray:
+    """One integer per distinct key (equal keys, equal codes), without converting the keys to a
+    fixed-width numpy string array."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    array = pa.array(keys if keys.dtype == object else keys.astype(str))
+    indices = pc.dictionary_encode(array, null_encoding="encode").indices
+    return indices.to_numpy(zero_copy_only=False).astype(np.int64)
