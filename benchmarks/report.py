@@ -177,7 +177,10 @@ def _note(name: str, phase: dict[str, Any]) -> str:
         notes.append(f"[red]exit {phase['returncode']}[/red]")
     if name == "ingest":
         gate = detail.get("gate_s")
-        notes.append("gate not separable" if gate is None else f"gate {gate:.1f} s")
+        if gate is not None:
+            notes.append(f"gate {gate:.1f} s")
+        else:
+            notes.append("gate not called" if detail.get("gate_modules") else "no gate module")
         notes.append(f"{detail.get('rows_quarantined', 0):,} quarantined")
     if name.startswith("dbt_build"):
         notes.append(", ".join(f"{k} {v}" for k, v in sorted(detail.get("statuses", {}).items())))
