@@ -290,8 +290,14 @@ def dbt_timings(run_results: Path) -> dict[str, Any]:
         if uid.startswith("model.") and uid.split(".")[-1].startswith("int_identity__")
     }
     slowest = dict(sorted(times.items(), key=lambda item: -item[1])[:8])
+    by_kind: dict[str, float] = {}
+    for uid, seconds in times.items():
+        kind = uid.split(".")[0]
+        by_kind[kind] = round(by_kind.get(kind, 0.0) + seconds, 3)
     return {
         "identity_s": round(sum(identity.values()), 3),
+        "node_seconds_by_kind": by_kind,  # summed over 2 threads: compare with wall / 2
+        "elapsed_s": round(float(json.loads(run_results.read_text()).get("elapsed_time", 0)), 3),
         "identity_models": identity,
         "slowest": {uid: round(t, 3) for uid, t in slowest.items()},
         "statuses": statuses,
