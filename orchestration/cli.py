@@ -217,13 +217,13 @@ def _print_headline(settings: Settings) -> None:
     nrr = (
         f"{figures.net_revenue_retention:.1%}"
         if figures.net_revenue_retention is not None
-        else "n/a (no cohort 12 months old)"
+        else "n/a (less than 15 months of history)"
     )
     console.print(
         f"\n[bold]Customers with revenue[/] {figures.customers:,}   "
         f"[bold]Revenue[/] {figures.revenue:,.2f} {figures.currency}   "
         f"[bold]Revenue per customer[/] {figures.revenue_per_customer:,.2f} {figures.currency}   "
-        f"[bold]Net revenue retention (12 m)[/] {nrr}"
+        f"[bold]Net revenue retention (quarter, YoY)[/] {nrr}"
     )
 
 

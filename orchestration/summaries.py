@@ -50,18 +50,20 @@ def accounting(settings: Settings) -> list[EntityAccounting]:
     return [EntityAccounting(*row) for row in rows]
 
 
-# Trailing-12-month NRR: what the customers who bought in the previous 12 months spent in the
-# last 12 months, over what they spent before (expansion minus contraction and churn). The
-# anchor is the latest revenue date in the data, so a replayed history gives the same figure.
+# Net revenue retention, same quarter year on year: what the customers who bought in a quarter
+# a year ago spent in the latest quarter, over what they spent then (expansion minus contraction
+# and churn). Comparing equal windows a year apart avoids crediting customers acquired part-way
+# through a 12-month window with "growth". The anchor is the latest revenue date in the data, so
+# a replayed history gives the same figure.
 NET_REVENUE_RETENTION = """
     with bounds as (select max(revenue_date) as anchor from marts.fct_revenue),
     periods as (
         select customer_id,
                sum(amount_reporting) filter (
-                   where revenue_date > anchor - interval 24 month
+                   where revenue_date > anchor - interval 15 month
                      and revenue_date <= anchor - interval 12 month) as previous_revenue,
                sum(amount_reporting) filter (
-                   where revenue_date > anchor - interval 12 month) as current_revenue
+                   where revenue_date > anchor - interval 3 month) as current_revenue
         from marts.fct_revenue, bounds
         where customer_id is not null
         group by customer_id
