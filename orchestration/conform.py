@@ -77,6 +77,7 @@ RowValidator = Callable[[pa.Table], Iterable[RowFailure]]
 class Conformed:
     good: pa.Table  # typed contract columns + _source_row
     quarantine: pa.Table  # QUARANTINE_CORE
+    rejected: str | None = None  # why a validator rejected the whole batch (BatchRejected)
 
 
 def arrow_type(column: Column) -> pa.DataType:
@@ -179,7 +180,7 @@ def apply_validators(
     except BatchRejected as rejected:
         reason = f"{source_file}: batch rejected by the gate: {rejected.reason}"
         moved = quarantine_good_rows(good, [None] * good.num_rows, rejected.rule, reason)
-        return Conformed(good.slice(0, 0), _concat(conformed.quarantine, moved))
+        return Conformed(good.slice(0, 0), _concat(conformed.quarantine, moved), reason)
     if not failures:
         return conformed
     indices = sorted(failures)

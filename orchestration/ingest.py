@@ -8,7 +8,9 @@ files landed in `landing/<system>/<load date>/`, file by file:
   the earlier file's partition, which is rebuilt (the earlier file becomes `superseded`);
 - an unreadable file is copied to `quarantine/_files/` and `rejected`; a file missing a declared
   column is `rejected` with every record in quarantine (`missing_column`);
-- otherwise records are conformed; good rows go to raw, bad ones to quarantine with a reason.
+- otherwise records are conformed and checked by the entity's Great Expectations gate
+  (`orchestration/gate.py`); good rows go to raw, bad ones to quarantine with a reason, and a
+  file the gate rejects as a whole is `rejected` with every record in quarantine.
 
 Re-running a partition replaces its raw and quarantine files and its ledger rows; the result is
 the same. Per file, always: rows_read = rows_loaded + rows_quarantined.
@@ -37,6 +39,7 @@ from orchestration.conform import (
     rejects_table,
 )
 from orchestration.contracts import Entity, SystemContract, load_contracts
+from orchestration.gate import gate_validators
 from orchestration.ledger import LandedFileRow, Ledger, LoadRow, now_utc
 from orchestration.rawzone import (
     QUARANTINE_SCHEMA,
@@ -73,6 +76,7 @@ class FileResult:
     rows_loaded: int
     rows_quarantined: int
     reason: str | None
+    gate: str | None = None  # the gate's summary (JSON), when it ran on the file
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class _Counts:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
+    gate: str | None = None
 
 
 # --------------------------------------------------------------------------- discovery
@@ -188,9 +193,13 @@ def ingest_partition(
     entity: Entity,
     load_date: date,
     *,
-    validators: Sequence[RowValidator] = (),
+    validators: Sequence[RowValidator] | None = None,
 ) -> PartitionResult:
-    """Build raw/ and quarantine/ for one system/entity/load date; see the module docstring."""
+    """Build raw/ and quarantine/ for one system/entity/load date; see the module docstring.
+
+    `validators` default to the entity's Great Expectations gate (`orchestration/gate.py`);
+    pass `()` to load without it.
+    """
     ledger = Ledger(settings.ledger_path)
     started = now_utc()
     planner = _Planner(ledger, contract, entity, load_date)
@@ -202,9 +211,12 @@ def ingest_partition(
     ):
         return PartitionResult(contract.system, entity.name, load_date, (), 0, 0, 0, ())
     try:
-        counts = _write_partition(
-            settings, contract, entity, load_date, planner.to_load, validators
+        checks = (
+            gate_validators(settings, contract, entity, load_date)
+            if validators is None
+            else validators
         )
+        counts = _write_partition(settings, contract, entity, load_date, planner.to_load, checks)
     except Exception:
         # The previous partition is intact; the run history says this attempt failed.
         ledger.record_failure(_load_row(contract, entity, load_date, [], started, "failed"))
@@ -334,6 +346,7 @@ def _ledger_row(
         reason=counts.reason,
         processed_at=processed,
         partition_date=partition.isoformat() if partition else None,
+        gate=counts.gate,
     )
 
 
@@ -348,6 +361,7 @@ def _file_result(entity: Entity, row: LandedFileRow) -> FileResult:
         rows_loaded=row.rows_loaded,
         rows_quarantined=row.rows_quarantined,
         reason=row.reason,
+        gate=row.gate,
     )
 
 
@@ -391,7 +405,7 @@ def _rebuild(
     contract: SystemContract,
     entity: Entity,
     dates: list[date],
-    validators: Sequence[RowValidator],
+    validators: Sequence[RowValidator] | None,
 ) -> dict[str, LandedFileRow]:
     """Rebuild earlier partitions that a corrected file replaces; return the ledger rows after."""
     for earlier in dates:
@@ -432,8 +446,9 @@ def _write_partition(
         keys = _PartitionKeys(entity) if len(files) > 1 else None
         checks = [*validators, keys] if keys else list(validators)
         for landed in files:
-            if keys:
-                keys.current_file = landed.rel
+            for check in checks:  # validators that name the file in their reasons (the gate)
+                if hasattr(check, "current_file"):
+                    check.current_file = landed.rel
             counts[landed.rel] = _load_file(
                 settings,
                 contract,
@@ -446,6 +461,10 @@ def _write_partition(
                 quarantine,
             )
         commit_partition(raw, quarantine)
+    for check in validators:  # the gate's summary of each file goes to the ledger
+        for rel, summary in getattr(check, "summaries", {}).items():
+            if rel in counts:
+                counts[rel] = replace(counts[rel], gate=summary.to_json())
     return counts
 
 
@@ -525,6 +544,10 @@ def _load_file(
     del result  # one file's text at a time
     if validators:
         conformed = apply_validators(conformed, validators, source_file=landed.rel)
+    if conformed.rejected:
+        core = _sorted_concat(rejected, conformed.quarantine)
+        quarantine.write(quarantine_rows(core, landed.rel, load_date, loaded_at))
+        return _Counts("rejected", rows_read, 0, core.num_rows, conformed.rejected)
     raw.write(with_lineage(conformed.good, entity, landed.rel, load_date, loaded_at))
     core = _sorted_concat(rejected, conformed.quarantine)
     quarantine.write(quarantine_rows(core, landed.rel, load_date, loaded_at))

@@ -4,7 +4,8 @@ SQLite in WAL mode with a busy timeout, short transactions and `BEGIN IMMEDIATE`
 several processes (Dagster runs, the CLI) can use it at once. Columns follow docs/zones.md; one
 column is added to `landed_files`: `partition_date`, the load date of the raw partition holding
 the file's rows (a corrected re-delivery lands in a later folder but its rows go to the partition
-of the file it corrects).
+of the file it corrects); and `gate`, the Great Expectations gate's summary of the file (JSON:
+expectations evaluated and failed, rows failed, the rule that rejected it), null when no gate ran.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS landed_files (
     reason TEXT,
     processed_at TEXT NOT NULL,
     partition_date TEXT,
+    gate TEXT,
     PRIMARY KEY (system, entity, path),
     CHECK (rows_read = rows_loaded + rows_quarantined)
 );
@@ -70,6 +72,7 @@ class LandedFileRow:
     reason: str | None
     processed_at: str
     partition_date: str | None
+    gate: str | None = None  # the gate's summary of the file (JSON), when a gate ran
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,9 @@ class Ledger:
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
+            columns = {r["name"] for r in con.execute("PRAGMA table_info(landed_files)")}
+            if "gate" not in columns:  # a ledger written before the gate existed
+                con.execute("ALTER TABLE landed_files ADD COLUMN gate TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
