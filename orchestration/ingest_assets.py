@@ -2,9 +2,12 @@
 
 Adding a system is a contract, never code: every entity in `sources/*.yml` becomes an asset
 `["raw", system, entity]`, partitioned by load date, with a blocking check that the partition's
-row accounting closes (rows read = rows loaded + rows quarantined, for every file).
+row accounting closes (rows read = rows loaded + rows quarantined, for every file), and a
+blocking `gate` check: no file was rejected whole by the entity's Great Expectations suite
+(`expectations/<system>.<entity>.json`, run during ingestion by `orchestration/gate.py`).
 """
 
+import json
 from datetime import date
 
 import dagster as dg
@@ -15,6 +18,7 @@ from orchestration.partitions import load_dates
 from orchestration.resources import WarehouseConfig
 
 ACCOUNTING_CHECK = "rows_accounted_for"
+GATE_CHECK = "gate"
 
 
 def raw_asset_key(system: str, entity: str) -> dg.AssetKey:
@@ -42,7 +46,17 @@ def build_ingest_asset(contract: SystemContract, entity: Entity) -> dg.AssetsDef
                 asset=key,
                 blocking=True,
                 description="Every landed row is either loaded or quarantined, file by file.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                GATE_CHECK,
+                asset=key,
+                blocking=True,
+                description=(
+                    "The Great Expectations gate (expectations/"
+                    f"{contract.system}.{entity.name}.json) rejected no file as a whole; rows "
+                    "failing an expectation are quarantined either way."
+                ),
+            ),
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseConfig):
@@ -52,7 +66,8 @@ def build_ingest_asset(contract: SystemContract, entity: Entity) -> dg.AssetsDef
         for rebuilt in result.rebuilt_partitions:
             context.log.info(f"corrected delivery: rebuilt partition load_date={rebuilt}")
         return dg.MaterializeResult(
-            metadata=_metadata(result), check_results=[_accounting_check(result)]
+            metadata=_metadata(result),
+            check_results=[_accounting_check(result), _gate_check(result)],
         )
 
     return _ingest
@@ -87,6 +102,35 @@ def _accounting_check(result: PartitionResult) -> dg.AssetCheckResult:
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
             "files_not_accounted": ", ".join(open_files) or "none",
+        },
+    )
+
+
+def _gate_check(result: PartitionResult) -> dg.AssetCheckResult:
+    summaries = {f.path: json.loads(f.gate) for f in result.files if f.gate}
+    rejected = {path: s["rejected"] for path, s in summaries.items() if s.get("rejected")}
+    failed: dict[str, int] = {}
+    for summary in summaries.values():
+        for label, rows in summary.get("failed", {}).items():
+            failed[label] = failed.get(label, 0) + rows
+    return dg.AssetCheckResult(
+        check_name=GATE_CHECK,
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "files_checked": len(summaries),
+            "files_rejected": dg.MetadataValue.md(
+                "\n".join(f"- `{path}`: {rule}" for path, rule in rejected.items()) or "none"
+            ),
+            "expectations_failed": len(failed),
+            "rows_quarantined_by_gate": sum(
+                s["rows_checked"] if s.get("rejected") else s.get("rows_failed", 0)
+                for s in summaries.values()
+            ),
+            "failed_expectations": dg.MetadataValue.md(
+                "\n".join(f"- `{label}`: {rows} row(s)" for label, rows in sorted(failed.items()))
+                or "none"
+            ),
         },
     )
 
