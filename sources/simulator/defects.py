@@ -30,6 +30,7 @@ import numpy as np
 from simulator.batches import Batch
 from simulator.delivery import versions_per_key
 from simulator.frames import NULL_DAY, Records
+from simulator.lines import Lines
 
 ROW_CLASSES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "malformed_record": (("erp", "invoice_lines", None), ("subscriptions", "charges", None),
@@ -338,16 +339,19 @@ def apply_to_records(batch: Batch, defects: list[RowDefect]) -> dict[str, Record
             column[d.row] = -abs(int(column[d.row])) - 1 if d.variant % 2 else 99_999_999_999
         elif d.defect_class == "impossible_date":
             column[d.row] = column[d.row] + 73 * 365 * (86_400 if column[d.row] > 10**7 else 1)
+    copies: dict[str, list[int]] = {}  # appended at the end of their entity, in row order
     for d in sorted(defects, key=lambda x: (x.entity, x.row)):
         if d.defect_class == "duplicate_key":
-            records = out[d.entity]
-            for name in records:
-                records[name] = np.concatenate([records[name], records[name][d.row:d.row + 1]])
+            copies.setdefault(d.entity, []).append(d.row)
+    for entity, rows in copies.items():
+        records = out[entity]
+        for name in records:
+            records[name] = np.concatenate([records[name], records[name][rows]])
     return out
 
 
-def apply_to_csv(lines: list[str], batch: Batch, defects: list[RowDefect], delimiter: str,
-                 decimal_comma: bool) -> list[str]:
+def apply_to_csv(lines: Lines, batch: Batch, defects: list[RowDefect], delimiter: str,
+                 decimal_comma: bool) -> Lines:
     """lines[0] is the header; record r (1-based) is lines[r]."""
     header = next(csv.reader([lines[0]], delimiter=delimiter))
     names = [c.name for c in batch.main.columns]
@@ -365,7 +369,9 @@ def apply_to_csv(lines: list[str], batch: Batch, defects: list[RowDefect], delim
             fields[position] = _bad_text(d, fields[position], decimal_comma)
         lines[d.row + 1] = _csv_line(fields, delimiter)
     del header
-    return lines + copies
+    for line in copies:
+        lines.append(line)
+    return lines
 
 
 def _csv_line(fields: list[str], delimiter: str) -> str:
@@ -392,7 +398,7 @@ def _bad_text(d: RowDefect, value: str, decimal_comma: bool) -> str:
     return value
 
 
-def apply_to_jsonl(lines: list[str], batch: Batch, defects: list[RowDefect]) -> list[str]:
+def apply_to_jsonl(lines: Lines, batch: Batch, defects: list[RowDefect]) -> Lines:
     """Record r (1-based) is lines[r - 1]."""
     sources = {c.name: c.source for c in batch.main.columns}
     copies: list[str] = []
@@ -417,4 +423,6 @@ def apply_to_jsonl(lines: list[str], batch: Batch, defects: list[RowDefect]) -> 
         else:
             holder[path[-1]] = _bad_text(d, "" if value is None else str(value), False)
         lines[d.row] = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-    return lines + copies
+    for line in copies:
+        lines.append(line)
+    return lines

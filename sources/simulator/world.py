@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +27,7 @@ from simulator import reference, sales, systems, truth, writers
 from simulator.batches import Batch, split_batches
 from simulator.delivery import assign_load_days
 from simulator.frames import Records
+from simulator.lines import Lines
 from simulator.marketing import draw_marketing
 from simulator.people import build_people
 from simulator.specs import spec
@@ -35,6 +37,7 @@ from simulator.timeline import Timeline
 
 STREAMS = ("reference", "people", "ids", "sales", "channels", "subscriptions", "support",
            "marketing", "systems", "delivery", "defects")
+WRITERS = 2  # threads rendering and writing the landing files
 
 
 @dataclass(frozen=True)
@@ -180,23 +183,31 @@ def _reference_entities(fx: pa.Table, products_table: pa.Table,
 
 def _write_batches(batches: list[Batch], plan: dfx.DefectPlan, landing: Path,
                    timeline: Timeline) -> int:
-    written = 0
+    """Every file is rendered and written on its own, so two threads share the work (Arrow,
+    DuckDB, SQLite and file writes release the GIL); the largest files go first."""
     copies = dict(plan.copies)
-    for index, batch in enumerate(batches):
+
+    def write(index: int) -> int:
+        batch = batches[index]
         content = _render(batch, plan.rows.get(index, []), plan.files.get(index), timeline)
         habit = copies.get(index)
         if habit == "corrected_file":
             wrong = _render(_with_wrong_prices(batch), [], None, timeline)
             _write(landing / batch.path, wrong)
             _write(landing / batch.system / dfx._next_folder(batch) / batch.name, content)
-            written += 2
-            continue
+            return 2
         _write(landing / batch.path, content)
-        written += 1
         if habit == "redelivered_file":
             _write(landing / batch.system / dfx._next_folder(batch) / batch.name, content)
-            written += 1
-    return written
+            return 2
+        return 1
+
+    order = sorted(range(len(batches)), key=lambda i: -sum(
+        batches[i].rows(e) for e in batches[i].entities if e != "order_lines"))
+    if WRITERS <= 1:
+        return sum(map(write, order))
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        return sum(pool.map(write, order))
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -217,8 +228,7 @@ def _render(batch: Batch, row_defects: list[dfx.RowDefect], file_defect: str | N
             timeline: Timeline) -> bytes:
     entity = batch.main
     if entity.format == "csv":
-        text = writers.csv_bytes(entity, batch.records[entity.name], timeline).decode("utf-8")
-        lines = text.split("\n")[:-1]
+        lines = Lines.from_bytes(writers.csv_bytes(entity, batch.records[entity.name], timeline))
         lines = dfx.apply_to_csv(lines, batch, row_defects, entity.delimiter,
                                  entity.decimal_separator == ",")
         return _finish_text(lines, file_defect, entity.delimiter)
@@ -237,7 +247,10 @@ def _render(batch: Batch, row_defects: list[dfx.RowDefect], file_defect: str | N
     return _sqlite_bytes(batch, records, timeline)
 
 
-def _finish_text(lines: list[str], file_defect: str | None, delimiter: str) -> bytes:
+def _finish_text(text: Lines, file_defect: str | None, delimiter: str) -> bytes:
+    if file_defect is None:
+        return text.to_bytes()
+    lines = text.to_list()
     if file_defect == "renamed_column":
         header = lines[0].split(delimiter)
         lines[0] = delimiter.join("\"EMail\"" if h.lower() == "\"email\"" else h for h in header)

@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulator.frames import NULL_DAY, Records
+from simulator.lines import Lines
 from simulator.specs import ColumnSpec, EntitySpec
 from simulator.timeline import Timeline
 from simulator.timezones import iso_with_offset, naive_text, offsets_by_zone, utc_offsets
@@ -133,7 +134,7 @@ def csv_bytes(entity: EntitySpec, records: Records, timeline: Timeline) -> bytes
 
 
 def jsonl_lines(entity: EntitySpec, records: Records, timeline: Timeline,
-                nested_list: tuple[EntitySpec, Records] | None = None) -> list[str]:
+                nested_list: tuple[EntitySpec, Records] | None = None) -> Lines:
     """One JSON object per record; dotted `source` paths become nested objects, and the lines
     of an unnested entity become a list (webshop orders carry their `lines`)."""
     renderer = Renderer(entity, timeline)
@@ -153,17 +154,16 @@ def jsonl_lines(entity: EntitySpec, records: Records, timeline: Timeline,
                      if isinstance(v, dict) else v) for name, v in fields.items()}
     table = pa.table(arrays)
     if table.num_rows == 0:
-        return []
-    return _to_json(table)
+        return Lines.from_arrow(pa.array([], pa.string()))
+    return Lines.from_arrow(_to_json(table))
 
 
-def _to_json(table: pa.Table) -> list[str]:
+def _to_json(table: pa.Table) -> pa.ChunkedArray:
     connection = duckdb.connect()
     try:
         connection.register("records", table)
         rows = connection.sql("select to_json(r) from records r").arrow()
-        column = rows.column(0) if isinstance(rows, pa.Table) else rows.read_all().column(0)
-        return column.to_pylist()
+        return rows.column(0) if isinstance(rows, pa.Table) else rows.read_all().column(0)
     finally:
         connection.close()
 
