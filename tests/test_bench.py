@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MEASURED = (
     "simulate",
     "ingest",
+    "dbt_parse",
     "dbt_build",
     "identity",
     "full_load",
