@@ -74,6 +74,7 @@ def simulate(data_dir: Path, customers: int, days: int, seed: int, *, history_mo
                        else assign_load_days(records, timeline, rng["delivery"],
                                              late_share=0.0 if key[0] == "reference" else 0.02))
                  for key, records in entities.items()}
+    del entities  # the delivered versions are all that is needed from here on
     batches = [b for system in sorted({s for s, _ in delivered})
                for b in split_batches(system, {e: r for (s, e), r in delivered.items()
                                                if s == system}, timeline)]
@@ -83,6 +84,10 @@ def simulate(data_dir: Path, customers: int, days: int, seed: int, *, history_mo
     for folder in (landing, truth_dir):
         if folder.exists():
             shutil.rmtree(folder)
+    per_system: dict[str, int] = {}
+    for batch in batches:
+        per_system[batch.system] = per_system.get(batch.system, 0) + sum(
+            batch.rows(e) for e in batch.entities if e != "order_lines")
     files = _write_batches(batches, plan, landing, timeline)
     say(f"truth: {files} files written")
     lost = {k: np.concatenate(v) for k, v in plan.lost.items()}
@@ -93,10 +98,6 @@ def simulate(data_dir: Path, customers: int, days: int, seed: int, *, history_mo
         "revenue": revenue,
         "defects": truth.defects_table(plan.log),
     })
-    per_system: dict[str, int] = {}
-    for batch in batches:
-        per_system[batch.system] = per_system.get(batch.system, 0) + sum(
-            batch.rows(e) for e in batch.entities if e != "order_lines")
     total = pc.sum(revenue.column("amount_reporting")).as_py() or Decimal("0.00")
     return SimulationSummary(
         customers=customers, source_records=dict(sorted(per_system.items())),
@@ -195,12 +196,13 @@ def _write_batches(batches: list[Batch], plan: dfx.DefectPlan, landing: Path,
             wrong = _render(_with_wrong_prices(batch), [], None, timeline)
             _write(landing / batch.path, wrong)
             _write(landing / batch.system / dfx._next_folder(batch) / batch.name, content)
+            batch.records = {}
             return 2
         _write(landing / batch.path, content)
         if habit == "redelivered_file":
             _write(landing / batch.system / dfx._next_folder(batch) / batch.name, content)
-            return 2
-        return 1
+        batch.records = {}  # written: let its rows go
+        return 2 if habit == "redelivered_file" else 1
 
     order = sorted(range(len(batches)), key=lambda i: -sum(
         batches[i].rows(e) for e in batches[i].entities if e != "order_lines"))
