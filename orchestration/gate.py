@@ -614,7 +614,8 @@ def _evaluate_gx(
                         resolved = gx_params.get(value.get("$PARAMETER", ""))
                         if isinstance(resolved, pd.Timestamp) and resolved.tzinfo is not None:
                             kwargs[bound] = resolved.tz_convert(None)
-            config = ExpectationConfiguration(type=e.type, kwargs=kwargs, meta=e.meta)
+            meta = {**e.meta, "cdw_position": e.position}
+            config = ExpectationConfiguration(type=e.type, kwargs=kwargs, meta=meta)
             suite.add_expectation(config.to_domain_obj())
         batch = definition.get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(
@@ -624,7 +625,7 @@ def _evaluate_gx(
         )
     finally:
         _GX["context"].suites.delete(suite.name)
-    out = []
+    found: dict[int, np.ndarray] = {}  # GX does not keep the suite's order in its results
     for r in result.results:
         if r.exception_info and r.exception_info.get("raised_exception"):
             raise RuntimeError(
@@ -632,5 +633,6 @@ def _evaluate_gx(
                 f"{r.exception_info.get('exception_message')}"
             )
         indices = (r.result or {}).get("unexpected_index_list") or []
-        out.append(np.sort(np.asarray([int(i) for i in indices], dtype=np.int64)))
-    return out
+        position = r.expectation_config.meta["cdw_position"]
+        found[position] = np.sort(np.asarray([int(i) for i in indices], dtype=np.int64))
+    return [found[e.position] for e in expectations]
