@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator import names as nm
 from simulator.frames import ljust, partition, replace
@@ -114,17 +116,49 @@ def typos(values: np.ndarray, share: float, rng: np.random.Generator) -> np.ndar
 def email_variants(emails: np.ndarray, rng: np.random.Generator, case: float, dots: float,
                    ) -> np.ndarray:
     """Case changes, and gmail's ignored dots (john.smith@ = johnsmith@ = j.ohnsmith@)."""
-    text = emails.astype(str)
+    n = len(emails)
+    draws = (rng.random(n), rng.random(n), rng.random(n))
+    arrow = pa.array(emails, type=pa.string()) if emails.dtype == object else None
+    if arrow is not None and arrow.null_count == 0 and pc.all(
+            pc.string_is_ascii(arrow)).as_py() is not False:
+        return _ascii_email_variants(arrow, draws, case, dots)
+    return _email_variants(emails.astype(str), draws, case, dots)
+
+
+def _ascii_email_variants(text: pa.Array, draws: tuple[np.ndarray, ...], case: float,
+                          dots: float) -> np.ndarray:
+    """email_variants on Arrow strings (ASCII only: the same as the numpy rendering below)."""
+    parts = pc.extract_regex(text, r"(?s)(?P<local>[^@]*)(?P<at>@?)(?P<domain>.*)")
+    local, domain = pc.struct_field(parts, "local"), pc.struct_field(parts, "domain")
+    gmail = pc.equal(domain, "gmail.com").to_numpy(zero_copy_only=False)
+    dotted = (pc.find_substring(local, ".").to_numpy(zero_copy_only=False) > 0)
+    drop = gmail & (draws[0] < dots) & dotted
+    local = pc.if_else(pa.array(drop), pc.replace_substring(local, ".", ""), local)
+    long = pc.utf8_length(local).to_numpy(zero_copy_only=False) > 3
+    add = gmail & ~drop & (draws[1] < dots / 2) & long
+    split = pc.binary_join_element_wise(pc.utf8_slice_codeunits(local, 0, 2),
+                                        pc.utf8_slice_codeunits(local, 2), ".")
+    local = pc.if_else(pa.array(add), split, local)
+    out = pc.binary_join_element_wise(local, domain, "@")
+    capital = pc.binary_join_element_wise(pc.utf8_capitalize(local), domain, "@")
+    draw = draws[2]
+    out = pc.if_else(pa.array(draw < case / 2), pc.utf8_upper(out),
+                     pc.if_else(pa.array(draw < case), capital, out))
+    return out.to_numpy(zero_copy_only=False).astype(object)
+
+
+def _email_variants(text: np.ndarray, draws: tuple[np.ndarray, ...], case: float,
+                    dots: float) -> np.ndarray:
     n = len(text)
     local, _, domain = (partition(text, "@")[:, i] for i in range(3))
     gmail = domain == "gmail.com"
-    drop = gmail & (rng.random(n) < dots) & (np.char.find(local, ".") > 0)
+    drop = gmail & (draws[0] < dots) & (np.char.find(local, ".") > 0)
     local = np.where(drop, replace(local, ".", ""), local)
-    add = gmail & ~drop & (rng.random(n) < dots / 2) & (np.char.str_len(local) > 3)
+    add = gmail & ~drop & (draws[1] < dots / 2) & (np.char.str_len(local) > 3)
     local = np.where(add, np.char.add(np.char.add(ljust(local, 2).astype("U2"), "."),
                                       _tail(local, 2)), local)
     out = np.char.add(np.char.add(local, "@"), domain)
-    draw = rng.random(n)
+    draw = draws[2]
     out = np.where(draw < case / 2, np.char.upper(out),
                    np.where(draw < case, np.char.add(np.char.capitalize(
                        partition(out, "@")[:, 0]), np.char.add("@", domain)), out))
