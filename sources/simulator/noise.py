@@ -149,7 +149,6 @@ def _ascii_email_variants(text: pa.Array, draws: tuple[np.ndarray, ...], case: f
 
 def _email_variants(text: np.ndarray, draws: tuple[np.ndarray, ...], case: float,
                     dots: float) -> np.ndarray:
-    n = len(text)
     local, _, domain = (partition(text, "@")[:, i] for i in range(3))
     gmail = domain == "gmail.com"
     drop = gmail & (draws[0] < dots) & (np.char.find(local, ".") > 0)

@@ -50,14 +50,23 @@ def utc_offsets(zone_name: str, utc_seconds: np.ndarray, last_day: int) -> np.nd
 def offsets_by_zone(zones: np.ndarray, utc_seconds: np.ndarray, last_day: int) -> np.ndarray:
     """Per-row offsets where each row has its own zone."""
     out = np.zeros(len(utc_seconds), dtype=np.int64)
-    for zone in np.unique(zones):
-        mask = zones == zone
+    if not len(zones):
+        return out
+    encoded = pc.dictionary_encode(pa.array(np.asarray(zones, dtype=object), pa.string()))
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    for code, zone in enumerate(encoded.dictionary.to_pylist()):
+        mask = codes == code
         out[mask] = utc_offsets(str(zone), utc_seconds[mask], last_day)
     return out
 
 
 def naive_text(seconds: np.ndarray, sep: str = " ") -> pa.Array:
     """'YYYY-MM-DD HH:MM:SS' for epoch seconds already shifted to the wanted local time."""
+    seconds = np.asarray(seconds)
+    if seconds.dtype == np.int64 and not (seconds == np.iinfo(np.int64).min).any():
+        # Arrow's cast renders 'YYYY-MM-DD HH:MM:SS' as numpy does, many times faster
+        array = pa.array(seconds, pa.int64()).cast(pa.timestamp("s")).cast(pa.string())
+        return array if sep == " " else pc.replace_substring(array, " ", sep)
     text = np.datetime_as_string(np.asarray(seconds, dtype="datetime64[s]"), unit="s")
     array = pa.array(text, type=pa.string())
     return array if sep == "T" else pc.replace_substring(array, "T", sep)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from simulator.frames import NULL_DAY, Records
+from simulator.frames import NULL_DAY, Records, repeat_index
 from simulator.lines import Lines
 from simulator.specs import ColumnSpec, EntitySpec
 from simulator.timeline import Timeline
@@ -171,7 +171,11 @@ def _to_json(table: pa.Table) -> pa.ChunkedArray:
 def _nested_lines(line_entity: EntitySpec, lines: Records, orders: Records,
                   timeline: Timeline) -> pa.Array:
     renderer = Renderer(line_entity, timeline)
-    sort = np.lexsort((lines["line_no"], lines["_order"]))
+    n_orders = int(max(orders["_order"].max(initial=-1), lines["_order"].max(initial=-1))) + 1
+    wanted = np.zeros(n_orders, dtype=bool)
+    wanted[orders["_order"]] = True
+    mine = np.flatnonzero(wanted[lines["_order"]])  # only the lines of this file's orders
+    sort = mine[np.lexsort((lines["line_no"][mine], lines["_order"][mine]))]
     ordered = {k: v[sort] for k, v in lines.items()}
     names, arrays = [], []
     for column in line_entity.columns:
@@ -180,13 +184,12 @@ def _nested_lines(line_entity: EntitySpec, lines: Records, orders: Records,
             names.append(tail)
             arrays.append(renderer.typed(column, ordered, json=True))
     values = pa.StructArray.from_arrays(arrays, names)
-    n_orders = int(max(orders["_order"].max(initial=-1), ordered["_order"].max(initial=-1))) + 1
     counts = np.bincount(ordered["_order"], minlength=n_orders)
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    starts = np.concatenate([[0], np.cumsum(counts)])
     take = orders["_order"]
     offsets = np.concatenate([[0], np.cumsum(counts[take])]).astype(np.int32)
-    index = np.concatenate([np.arange(starts[o], starts[o + 1]) for o in take]) if len(
-        take) else np.zeros(0, dtype=np.int64)
+    owner, position = repeat_index(counts[take])
+    index = starts[take][owner] + position
     return pa.ListArray.from_arrays(pa.array(offsets), values.take(pa.array(index)))
 
 
