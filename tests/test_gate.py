@@ -388,3 +388,22 @@ def _typed(contract: SystemContract, **columns: list) -> pa.Table:
     schema = typed_schema(entity)
     data["unit_price"] = [None if v is None else Decimal(v) for v in data["unit_price"]]
     return pa.table({name: data[name] for name in schema.names}, schema=schema)
+
+
+def test_the_gate_asset_check_fails_on_a_rejected_file(
+    settings: Settings, sales: SystemContract
+) -> None:
+    from orchestration.ingest_assets import GATE_CHECK, _gate_check
+
+    land(settings, DAY1, good_rows(150) + GOOD.format(n=999).replace("EUR", "EUX"))
+    passed = _gate_check(ingest(settings, sales, DAY1))
+    assert passed.check_name == GATE_CHECK and passed.passed
+    assert passed.metadata["rows_quarantined_by_gate"].value == 1
+    assert passed.metadata["expectations_failed"].value == 1
+
+    bad = "".join(f"X{n},1,2,19.99,EUX,2026-11-19,x{n}@example.com,DE\n" for n in range(20))
+    land(settings, DAY1, good_rows(150) + bad)
+    failed = _gate_check(ingest(settings, sales, DAY1))
+    assert not failed.passed
+    assert failed.metadata["rows_quarantined_by_gate"].value == 170
+    assert "max_failed_row_share" in failed.metadata["files_rejected"].value
