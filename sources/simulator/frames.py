@@ -9,6 +9,8 @@ versions apart), `_customer` (index of the true customer, -1 for none).
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 Records = dict[str, np.ndarray]
 NULL_DAY = np.iinfo(np.int64).min  # a date or timestamp that is absent
@@ -80,3 +82,28 @@ def replace(values: np.ndarray, old: str, new: str, count: int = -1) -> np.ndarr
 def ljust(values: np.ndarray, width: int) -> np.ndarray:
     values = np.asarray(values).astype(str)
     return np.char.ljust(values, width) if len(values) else values
+
+
+def sort_order(*keys: np.ndarray) -> np.ndarray:
+    """Stable sort indices by `keys`, the most significant first; text compares as numpy compares
+    str (Arrow's UTF-8 byte order is code point order), without numpy string arrays."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    columns = {f"k{i}": pa.array(k) for i, k in enumerate(keys)}
+    if any(c.null_count for c in columns.values()) or not all(
+            pa.types.is_string(c.type) or pa.types.is_integer(c.type)
+            for c in columns.values()):
+        return np.lexsort(tuple(k.astype(str) if k.dtype == object else k for k in keys[::-1]))
+    indices = pc.sort_indices(pa.table(columns), sort_keys=[(name, "ascending")
+                                                          for name in columns])
+    return indices.to_numpy().astype(np.int64)
+
+
+def first_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys.astype(str), return_index=True): the distinct keys in order and the row of
+    each one's first occurrence."""
+    order = sort_order(keys)
+    ordered = keys[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = ordered[1:] != ordered[:-1]
+    return ordered[start], order[start]

@@ -21,6 +21,7 @@ from simulator.frames import (
     partition,
     repeat_index,
     seconds_in_day,
+    sort_order,
     zfill,
 )
 from simulator.marketing import Marketing
@@ -100,7 +101,7 @@ def _finish(records: Records, key: np.ndarray, seq: np.ndarray) -> Records:
 def crm_entities(people: People, ids: SourceIds, marketing: Marketing, rng: np.random.Generator,
                  timeline: Timeline) -> Entities:
     members = np.flatnonzero(people["has_crm"])
-    members = members[np.argsort(ids.crm_account[members].astype(str), kind="stable")]
+    members = members[sort_order(ids.crm_account[members])]
     created = ids.joined["crm"][members]
     business = people["is_business"][members]
     n = len(members)
@@ -212,8 +213,7 @@ def _crm_preferences(contacts: Records, marketing: Marketing, rng: np.random.Gen
                   "is_opted_in": np.zeros(len(idx), dtype=bool),
                   "updated_at": _stamp(opt_day[idx], rng)})
     prefs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.lexsort((prefs["updated_at"], prefs["channel"].astype(str),
-                        prefs["contact_id"].astype(str)))
+    order = sort_order(prefs["contact_id"], prefs["channel"], prefs["updated_at"])
     prefs = {k: v[order] for k, v in prefs.items()}
     prefs["_day"] = prefs["updated_at"] // DAY
     key = np.char.add(np.char.add(prefs["contact_id"].astype(str), "|"),
@@ -224,7 +224,7 @@ def _crm_preferences(contacts: Records, marketing: Marketing, rng: np.random.Gen
 def erp_customers(people: People, ids: SourceIds, rng: np.random.Generator,
                   timeline: Timeline) -> Records:
     members = np.flatnonzero(people["has_erp"])
-    members = members[np.argsort(ids.erp_customer[members].astype(str), kind="stable")]
+    members = members[sort_order(ids.erp_customer[members])]
     created = ids.joined["erp"][members]
     # ERP updates an address only when billing bounces: a third of movers
     move = np.where(rng.random(len(members)) < 0.35, people["move_day"][members], -1)
@@ -263,7 +263,7 @@ def _company_noise(company: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def webshop_users(people: People, ids: SourceIds, rng: np.random.Generator,
                   timeline: Timeline) -> Records:
     members = np.flatnonzero(people["has_webshop"])
-    members = members[np.argsort(ids.webshop_user[members].astype(str), kind="stable")]
+    members = members[sort_order(ids.webshop_user[members])]
     created = ids.joined["webshop"][members]
     row, vday = _versions(members, created, [people["move_day"][members]], timeline)
     person = members[row]
@@ -338,7 +338,7 @@ def erp_entities(invoices: Invoices, customers: Records, ids: SourceIds,
 def pos_entities(baskets: Baskets, people: People, ids: SourceIds, stores: pa.Table,
                  rng: np.random.Generator, timeline: Timeline) -> Entities:
     members = np.flatnonzero(people["has_pos"])
-    members = members[np.argsort(ids.loyalty_card[members].astype(str), kind="stable")]
+    members = members[sort_order(ids.loyalty_card[members])]
     issued = ids.joined["pos"][members]
     n = len(members)
     style = noise.NameStyle(nickname=0.05, variant=0.1, native=0.6, typo=0.03, upper=0.1)
@@ -371,7 +371,7 @@ def pos_entities(baskets: Baskets, people: People, ids: SourceIds, stores: pa.Ta
 def subscription_entities(subs: Subscriptions, people: People, ids: SourceIds,
                           rng: np.random.Generator) -> Entities:
     members = np.flatnonzero(people["has_subscriptions"])
-    members = members[np.argsort(ids.subscriber[members].astype(str), kind="stable")]
+    members = members[sort_order(ids.subscriber[members])]
     created = ids.joined["subscriptions"][members]
     style = noise.NameStyle(nickname=0.1, variant=0.1, typo=0.02)
     made = created * DAY + seconds_in_day(rng, len(members), 0, 24)

@@ -22,8 +22,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from simulator.frames import Records
+from simulator.frames import Records, first_of_each, sort_order
 from simulator.people import People
 from simulator.timeline import DAY, Timeline
 from simulator.timezones import offsets_by_zone
@@ -80,7 +81,8 @@ def customers_table(people: People) -> pa.Table:
 def _kept(records: Records, lost: np.ndarray | None) -> np.ndarray:
     if lost is None or not len(lost):
         return np.ones(len(records["_key"]), dtype=bool)
-    return ~np.isin(records["_key"].astype(str), lost.astype(str))
+    keys = pa.array(records["_key"], pa.string())
+    return ~pc.is_in(keys, value_set=pa.array(lost, pa.string())).to_numpy(zero_copy_only=False)
 
 
 def source_records_table(entities: dict[tuple[str, str], Records], people: People,
@@ -89,7 +91,7 @@ def source_records_table(entities: dict[tuple[str, str], Records], people: Peopl
     for system, entity in CUSTOMER_ENTITIES:
         records = entities[(system, entity)]
         keep = _kept(records, lost.get((system, entity)))
-        keys, first = np.unique(records["_key"][keep].astype(str), return_index=True)
+        keys, first = first_of_each(records["_key"][keep])
         customer = records["_customer"][keep][first]
         parts.append(pa.table({
             "system": pa.array([system] * len(keys), pa.string()),
@@ -157,7 +159,7 @@ def _webshop_revenue(entities: dict[tuple[str, str], Records],
     orders = entities[("webshop", "orders")]
     invoiced = set(entities[("erp", "invoices")]["webshop_order_id"].tolist()) - {None}
     # final state per order: the version with the latest update
-    order = np.lexsort((orders["updated_at"], orders["order_id"].astype(str)))
+    order = sort_order(orders["order_id"], orders["updated_at"])
     last = np.ones(len(order), dtype=bool)
     ids = orders["order_id"][order]
     last[:-1] = ids[1:] != ids[:-1]
