@@ -88,16 +88,25 @@ def simulate(data_dir: Path, customers: int, days: int, seed: int, *, history_mo
     for batch in batches:
         per_system[batch.system] = per_system.get(batch.system, 0) + sum(
             batch.rows(e) for e in batch.entities if e != "order_lines")
-    files = _write_batches(batches, plan, landing, timeline)
-    say(f"truth: {files} files written")
     lost = {k: np.concatenate(v) for k, v in plan.lost.items()}
-    revenue = truth.revenue_table(delivered, final_status, people, lost, fx_table, timeline)
-    truth.write_truth(truth_dir, {
-        "customers": truth.customers_table(people),
-        "source_records": truth.source_records_table(delivered, people, lost),
-        "revenue": revenue,
-        "defects": truth.defects_table(plan.log),
-    })
+
+    def truth_tables() -> dict[str, pa.Table]:
+        return {
+            "customers": truth.customers_table(people),
+            "source_records": truth.source_records_table(delivered, people, lost),
+            "revenue": truth.revenue_table(delivered, final_status, people, lost, fx_table,
+                                           timeline),
+            "defects": truth.defects_table(plan.log),
+        }
+
+    # the truth only reads what is delivered: it is worked out while the files are written
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        tables = pool.submit(truth_tables)
+        files = _write_batches(batches, plan, landing, timeline, pool)
+        truth_files = tables.result()
+    say(f"truth: {files} files written")
+    truth.write_truth(truth_dir, truth_files)
+    revenue = truth_files["revenue"]
     total = pc.sum(revenue.column("amount_reporting")).as_py() or Decimal("0.00")
     return SimulationSummary(
         customers=customers, source_records=dict(sorted(per_system.items())),
@@ -183,9 +192,9 @@ def _reference_entities(fx: pa.Table, products_table: pa.Table,
 
 
 def _write_batches(batches: list[Batch], plan: dfx.DefectPlan, landing: Path,
-                   timeline: Timeline) -> int:
-    """Every file is rendered and written on its own, so two threads share the work (Arrow,
-    DuckDB, SQLite and file writes release the GIL); the largest files go first."""
+                   timeline: Timeline, pool: ThreadPoolExecutor | None = None) -> int:
+    """Every file is rendered and written on its own, so threads share the work (Arrow, DuckDB,
+    SQLite, zstd and file writes release the GIL); the largest files go first."""
     copies = dict(plan.copies)
 
     def write(index: int) -> int:
@@ -206,10 +215,9 @@ def _write_batches(batches: list[Batch], plan: dfx.DefectPlan, landing: Path,
 
     order = sorted(range(len(batches)), key=lambda i: -sum(
         batches[i].rows(e) for e in batches[i].entities if e != "order_lines"))
-    if WRITERS <= 1:
+    if pool is None or WRITERS <= 1:
         return sum(map(write, order))
-    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        return sum(pool.map(write, order))
+    return sum(pool.map(write, order))
 
 
 def _write(path: Path, content: bytes) -> None:
