@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,7 +100,7 @@ def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day
         owner = np.repeat(np.arange(len(candidates)), [len(c[1]) for c in candidates])
         order = rng.permutation(len(pool))
         chosen = 0
-        for i in order.tolist():
+        for i in _lazily(order):
             if chosen >= per_class:
                 break
             target, batch_index = candidates[owner[i]][0], candidates[owner[i]][2]
@@ -112,6 +113,12 @@ def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day
                 RowDefect(target[1], row, defect_class, target[2], int(rng.integers(0, 4))))
     _log_row_defects(batches, plan)
     return plan
+
+
+def _lazily(values: np.ndarray, chunk: int = 4096) -> Iterator[int]:
+    """values.tolist(), a chunk at a time: callers stop long before the end."""
+    for start in range(0, len(values), chunk):
+        yield from values[start:start + chunk].tolist()
 
 
 def _candidates(batches: list[Batch], targets: tuple[tuple[str, str, str | None], ...],
@@ -278,8 +285,7 @@ def _next_folder(batch: Batch) -> str:
 
 def _only_here(records: Records, whole: Records) -> np.ndarray:
     """Keys of this file that were delivered nowhere else."""
-    keys, counts = np.unique(whole["_key"].astype(str), return_counts=True)
-    single = set(keys[counts == 1].tolist())
+    single = set(whole["_key"][versions_per_key(whole) == 1].tolist())
     return np.array([k for k in records["_key"].tolist() if k in single], dtype=object)
 
 
