@@ -409,25 +409,41 @@ def _literal(value: Any, arrow: pa.DataType) -> str:
     return repr(float(value)) if isinstance(value, float) else str(int(value))
 
 
-def _condition(e: _Expectation, schema: pa.Schema, params: dict[str, Any]) -> str | None:
-    """SQL that is true on a row the expectation rejects (None: evaluated elsewhere)."""
+_SETS = ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set")
+_UNIQUE = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+
+
+def _value_sql(e: _Expectation) -> str:
+    value = _q(e.kwargs["column"])
+    return f"upper(trim({value}))" if e.meta.get("normalize") == "upper_trim" else value
+
+
+def _condition(
+    e: _Expectation, schema: pa.Schema, params: dict[str, Any], distinct: dict[str, list]
+) -> str | None:
+    """SQL that is true on a row the expectation rejects (None: evaluated elsewhere).
+
+    Value sets are decided on the column's distinct values (a hash aggregate, computed once for
+    all of them): only the few values outside the set are looked for row by row.
+    """
     kwargs = e.kwargs
-    if e.type in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+    if e.type in _UNIQUE:
         return None
     column = kwargs["column"]
     arrow = schema.field(column).type
-    value = _q(column)
-    if e.meta.get("normalize") == "upper_trim":
-        value = f"upper(trim({value}))"
+    value = _value_sql(e)
     present = f"{value} IS NOT NULL"
     if e.type == "expect_column_values_to_not_be_null":
         condition = f"{value} IS NULL"
     elif e.type == "expect_column_values_to_be_null":
         condition = present
     elif e.type in ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"):
-        listed = ", ".join(_literal(v, arrow) for v in kwargs["value_set"]) or "NULL"
-        negation = "NOT " if e.type.endswith("_be_in_set") and "_not_" not in e.type else ""
-        condition = f"{present} AND {negation}({value} IN ({listed}))"
+        allowed = set(kwargs["value_set"])
+        wanted = "_not_" not in e.type
+        bad = [v for v in distinct[value] if v is not None and (v in allowed) != wanted]
+        if not bad:
+            return "false"
+        condition = f"{value} IN ({', '.join(_literal(v, arrow) for v in bad)})"
     elif e.type in (
         "expect_column_values_to_match_regex",
         "expect_column_values_to_not_match_regex",
@@ -482,12 +498,58 @@ def _row_condition_sql(condition: dict, schema: pa.Schema) -> str:
     return f"{_q(column)} {sql} {_literal(parameter, arrow)}"
 
 
-def _derived_sql(name: str, spec: dict[str, str]) -> str:
-    cases = " ".join(
-        f"WHEN {_sql_str(code)} THEN {rate!r}" for code, rate in APPROX_UNITS_PER_EUR.items()
-    )
-    amount = f"CAST({_q(spec['amount'])} AS DOUBLE)"
-    return f"{amount} / (CASE {_q(spec['currency'])} {cases} END) AS {_q(name)}"
+def _amount_ranges(con: Any, specs: list[dict[str, str]]) -> dict[tuple[str, str], dict]:
+    """Per (amount, currency) column pair: the min and max amount of each currency in the file."""
+    out: dict[tuple[str, str], dict] = {}
+    for currency in dict.fromkeys(spec["currency"] for spec in specs):
+        amounts = list(dict.fromkeys(s["amount"] for s in specs if s["currency"] == currency))
+        stats = ", ".join(
+            f"min(CAST({_q(a)} AS DOUBLE)), max(CAST({_q(a)} AS DOUBLE))" for a in amounts
+        )
+        rows = con.sql(
+            f"SELECT {_q(currency)}, {stats} FROM gate_src WHERE {_q(currency)} IS NOT NULL "
+            "GROUP BY ALL"
+        ).fetchall()
+        for k, amount in enumerate(amounts):
+            out[(amount, currency)] = {r[0]: (r[1 + 2 * k], r[2 + 2 * k]) for r in rows}
+    return out
+
+
+def _derived_condition(
+    e: _Expectation, spec: dict[str, str], ranges: dict, params: dict[str, Any]
+) -> str:
+    """Amount ceilings in EUR: only currencies whose range in the file breaks a bound are
+    looked at row by row (usually none), converted with their approximate rate."""
+    low = _resolve(e.kwargs.get("min_value"), params)
+    high = _resolve(e.kwargs.get("max_value"), params)
+    strict_min, strict_max = e.kwargs.get("strict_min"), e.kwargs.get("strict_max")
+
+    def breaks(value: float | None) -> bool:
+        if value is None:
+            return False
+        below = low is not None and (value <= low if strict_min else value < low)
+        above = high is not None and (value >= high if strict_max else value > high)
+        return below or above
+
+    suspects = {}
+    for code, (smallest, largest) in ranges[(spec["amount"], spec["currency"])].items():
+        rate = APPROX_UNITS_PER_EUR.get(code)
+        if rate and (
+            breaks(None if smallest is None else smallest / rate)
+            or breaks(None if largest is None else largest / rate)
+        ):
+            suspects[code] = rate
+    if not suspects:
+        return "false"
+    cases = " ".join(f"WHEN {_sql_str(c)} THEN {r!r}" for c, r in suspects.items())
+    value = f"(CAST({_q(spec['amount'])} AS DOUBLE) / (CASE {_q(spec['currency'])} {cases} END))"
+    bounds = []
+    if low is not None:
+        bounds.append(f"{value} {'<=' if strict_min else '<'} {float(low)!r}")
+    if high is not None:
+        bounds.append(f"{value} {'>=' if strict_max else '>'} {float(high)!r}")
+    listed = ", ".join(_sql_str(c) for c in suspects)
+    return f"coalesce({_q(spec['currency'])} IN ({listed}) AND ({' OR '.join(bounds)}), false)"
 
 
 def _evaluate_duckdb(
@@ -496,17 +558,31 @@ def _evaluate_duckdb(
     params: dict[str, Any],
     derived: dict[str, dict[str, str]],
 ) -> list[np.ndarray]:
-    """Unexpected row positions per expectation, all value checks in one pass over the batch."""
-    used = {e.column for e in expectations} & set(derived)
+    """Unexpected row positions per expectation, all value checks in one pass over the batch.
+
+    Set and ceiling checks are first decided on aggregates (distinct values, per-currency
+    ranges); the row pass only looks for the values those found, so a clean file costs a few
+    hash aggregates and one filtered scan.
+    """
     con = duckdb_cursor()
     try:
         ordinal = pa.array(np.arange(table.num_rows, dtype=np.int64))
         con.register("gate_src", table.append_column(_ORD, ordinal))
-        extra = "".join(f", {_derived_sql(n, derived[n])}" for n in sorted(used))
-        con.execute(f"CREATE OR REPLACE TEMP VIEW gate_batch AS SELECT *{extra} FROM gate_src")
-        schema = con.sql("SELECT * FROM gate_batch LIMIT 0").to_arrow_table().schema
-        conditions = [(i, _condition(e, schema, params)) for i, e in enumerate(expectations)]
-        flagged = [(i, c) for i, c in conditions if c is not None]
+        con.execute("CREATE OR REPLACE TEMP VIEW gate_batch AS SELECT * FROM gate_src")
+        distinct = _distinct_values(con, [_value_sql(e) for e in expectations if e.type in _SETS])
+        specs = [derived[e.column] for e in expectations if e.column in derived]
+        ranges = _amount_ranges(con, specs)
+        schema = table.schema
+        conditions = [
+            (
+                i,
+                _derived_condition(e, derived[e.column], ranges, params)
+                if e.column in derived
+                else _condition(e, schema, params, distinct),
+            )
+            for i, e in enumerate(expectations)
+        ]
+        flagged = [(i, c) for i, c in conditions if c is not None and c != "false"]
         out = [np.empty(0, dtype=np.int64) for _ in expectations]
         if flagged:
             flags = ", ".join(f"{c} AS f_{i}" for i, c in flagged)
@@ -527,14 +603,35 @@ def _evaluate_duckdb(
         con.close()
 
 
+def _distinct_values(con: Any, expressions: list[str]) -> dict[str, list]:
+    """Distinct non-null values of each expression, in one pass over the batch."""
+    unique = list(dict.fromkeys(expressions))
+    if not unique:
+        return {}
+    lists = ", ".join(f"list(DISTINCT {x}) FILTER (WHERE {x} IS NOT NULL)" for x in unique)
+    (row,) = con.sql(f"SELECT {lists} FROM gate_src").fetchall()
+    return {x: list(values or []) for x, values in zip(unique, row, strict=True)}
+
+
 def _duplicates(con: Any, expectation: _Expectation) -> np.ndarray:
+    """Every copy of a repeated key (GX flags them all); nulls are not keys.
+
+    Keys are grouped by a 64-bit hash first (cheap); only rows whose hash repeats are compared
+    on the key values themselves, so a hash collision never flags a row.
+    """
     keys = expectation.kwargs.get("column_list") or [expectation.kwargs["column"]]
     quoted = [_q(k) for k in keys]
     present = " AND ".join(f"{k} IS NOT NULL" for k in quoted)
+    hashed = f"hash({', '.join(quoted)})"
+    candidates = (
+        f"SELECT {_ORD}, {', '.join(quoted)} FROM gate_batch WHERE {present} AND {hashed} IN "
+        f"(SELECT h FROM (SELECT {hashed} AS h FROM gate_batch WHERE {present}) "
+        "GROUP BY h HAVING count(*) > 1)"
+    )
     joined = " AND ".join(f"b.{k} = d.{k}" for k in quoted)
     found = con.sql(
-        f"SELECT b.{_ORD} FROM gate_batch b JOIN (SELECT {', '.join(quoted)} FROM gate_batch "
-        f"WHERE {present} GROUP BY ALL HAVING count(*) > 1) d ON {joined}"
+        f"WITH c AS ({candidates}) SELECT b.{_ORD} FROM c b JOIN (SELECT {', '.join(quoted)} "
+        f"FROM c GROUP BY ALL HAVING count(*) > 1) d ON {joined}"
     ).to_arrow_table()
     return np.sort(found[_ORD].to_numpy())
 
