@@ -177,6 +177,8 @@ def _run_load(settings: Settings, dates: list[date]) -> None:
             on_date=lambda d, n, total: status.update(f"loading {d} ({n}/{total})…"),
         )
     _print_accounting(settings)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     if not report.succeeded:
         for failure in report.failures:
             console.print(f"[red]✗[/] {failure}")

@@ -19,6 +19,7 @@ class LoadReport:
     load_dates: tuple[date, ...]
     run_ids: tuple[str, ...] = ()
     failures: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
     @property
     def succeeded(self) -> bool:
@@ -40,6 +41,7 @@ def run_load(
     keys = [d.isoformat() for d in ordered]
     instance.add_dynamic_partitions(load_dates.name, keys)
     run_ids: list[str] = []
+    warnings: list[str] = []
     for position, load_date in enumerate(ordered, start=1):
         if on_date:
             on_date(load_date, position, len(ordered))
@@ -51,10 +53,11 @@ def run_load(
             raise_on_error=False,
         )
         run_ids.append(result.run_id)
+        warnings.extend(_failed_checks(result, dg.AssetCheckSeverity.WARN))
         failures = _failures(result)
         if failures:
-            return LoadReport(tuple(ordered), tuple(run_ids), failures)
-    return LoadReport(tuple(ordered), tuple(run_ids))
+            return LoadReport(tuple(ordered), tuple(run_ids), failures, tuple(warnings))
+    return LoadReport(tuple(ordered), tuple(run_ids), warnings=tuple(warnings))
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
@@ -63,12 +66,17 @@ def _failures(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
         for event in result.get_step_failure_events()
         if event.step_failure_data.error
     ]
-    checks = [
+    return tuple(steps) + _failed_checks(result, dg.AssetCheckSeverity.ERROR)
+
+
+def _failed_checks(
+    result: dg.ExecuteInProcessResult, severity: dg.AssetCheckSeverity
+) -> tuple[str, ...]:
+    return tuple(
         f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
         for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    ]
-    return tuple(steps + checks)
+        if not evaluation.passed and evaluation.severity == severity
+    )
 
 
 def _first_line(message: str) -> str:

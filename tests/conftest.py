@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from orchestration.loads import LoadReport
 from orchestration.settings import Settings
 
 SMALL_WORLD = {"customers": 300, "days": 3, "seed": 7}
@@ -40,9 +42,18 @@ def simulated_world(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(data_dir=data_dir)
 
 
+@dataclass(frozen=True)
+class LoadedWorld:
+    settings: Settings
+    report: LoadReport
+
+
 @pytest.fixture(scope="session")
-def loaded_world(simulated_world: Settings) -> Iterator[Settings]:
-    """The small world loaded end to end through the Dagster jobs (ingest, then dbt build)."""
+def loaded_world(simulated_world: Settings) -> Iterator[LoadedWorld]:
+    """The small world loaded end to end through the Dagster jobs (ingest, then dbt build).
+
+    It loads the simulated world's own data directory: tests that only read can share both.
+    """
     import dagster as dg
 
     from orchestration.ingest import landed_load_dates
@@ -52,4 +63,4 @@ def loaded_world(simulated_world: Settings) -> Iterator[Settings]:
         with dg.DagsterInstance.ephemeral() as instance:
             report = run_load(landed_load_dates(settings), instance=instance)
         assert report.succeeded, report.failures
-        yield settings
+        yield LoadedWorld(settings, report)

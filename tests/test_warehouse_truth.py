@@ -1,37 +1,23 @@
-"""The warehouse against the simulator's ground truth: simulate 300 customers over 3 days
-(seed 7), ingest, build dbt, and compare revenue, identity and retention with truth/.
+"""The warehouse against the simulator's ground truth: the small shared world (300 customers,
+3 days, seed 7) loaded through the Dagster jobs (ingest with its gate, then dbt build), compared
+with truth/ for revenue, identity and retention.
 
-Defects the ingestion gate lets through (while its semantic suites are incomplete: unknown
-currencies, impossible dates or amounts) reach the raw zone. truth/revenue.parquet never holds
-them; the warehouse keeps such revenue lines out of fct_revenue (int_revenue__rejected_lines, a
-warning check). Defect rows are identified through truth/defects.parquet (file, record number).
+Defect rows are identified through truth/defects.parquet (file, record number): none of them may
+reach fct_revenue, and every revenue line the warehouse rejects must be an injected defect.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_dbt_build import run_dbt
-
-from orchestration.settings import Settings
-
-WORLD = {"customers": 300, "days": 3, "seed": 7}
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory):
-    simulator = pytest.importorskip("simulator")
-    ingest = pytest.importorskip("orchestration.ingest")
+def warehouse(loaded_world):
     import duckdb
 
-    data_dir = tmp_path_factory.mktemp("truth_world")
-    simulator.simulate(data_dir, **WORLD)
-    ingest.ingest_all(Settings(data_dir=data_dir))
-    built = run_dbt(data_dir, "run")
-    assert built.success, built.exception
-    tested = run_dbt(data_dir, "test")
-    failing = {r.node.name for r in tested.result if str(r.status) in ("fail", "error")}
-
+    data_dir = loaded_world.settings.data_dir
+    failing = set(loaded_world.report.failures + loaded_world.report.warnings)
     con = duckdb.connect()
     con.sql(f"attach '{data_dir / 'warehouse.duckdb'}' as w (read_only)")
     for name in ("revenue", "defects", "source_records"):
