@@ -58,3 +58,17 @@ def key_codes(keys: np.ndarray) -> np.ndarray:
     array = pa.array(keys if keys.dtype == object else keys.astype(str))
     indices = pc.dictionary_encode(array, null_encoding="encode").indices
     return indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def first_rows(keys: np.ndarray) -> np.ndarray:
+    """For every row, the position of the first row with the same key."""
+    codes = key_codes(keys)
+    if not len(codes):
+        return codes
+    # Arrow numbers distinct keys in order of first appearance: a row is a first occurrence
+    # exactly when its code exceeds every code before it
+    before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
+    first = np.flatnonzero(codes > before)
+    if len(first) != codes.max() + 1 or (codes[first] != np.arange(len(first))).any():
+        _, first = np.unique(codes, return_index=True)
+    return first[codes]

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator import names as nm
 from simulator import noise
+from simulator.delivery import first_rows
 from simulator.frames import (
     NULL_DAY,
     Records,
+    first_of_each,
     numbered,
     partition,
     repeat_index,
@@ -194,7 +197,7 @@ def _colleagues(people: People, person: np.ndarray, colleague: np.ndarray, first
 
 def _crm_preferences(contacts: Records, marketing: Marketing, rng: np.random.Generator,
                      timeline: Timeline) -> Records:
-    first = np.unique(contacts["contact_id"], return_index=True)[1]
+    first = first_of_each(contacts["contact_id"])[1]
     cid = contacts["contact_id"][first]
     customer = contacts["_customer"][first]
     created = contacts["created_at"][first]
@@ -285,7 +288,11 @@ def webshop_users(people: People, ids: SourceIds, rng: np.random.Generator,
 
 
 def _zones(countries: np.ndarray) -> np.ndarray:
-    return np.array([ZONE[c] for c in countries.tolist()], dtype=object)
+    if not len(countries):
+        return np.zeros(0, dtype=object)
+    encoded = pc.dictionary_encode(pa.array(countries, pa.string()))
+    zones = np.array([ZONE[c] for c in encoded.dictionary.to_pylist()], dtype=object)
+    return zones[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def webshop_orders(shop: WebshopOrders, people: People, ids: SourceIds) -> tuple[Records, Records]:
@@ -401,8 +408,7 @@ def support_tickets(versions: Records, people: People, rng: np.random.Generator)
     customer = versions["_customer"]
     n = len(customer)
     # the same ticket keeps the requester details it was opened with
-    first = np.unique(versions["ticket_id"], return_index=True, return_inverse=True)
-    opener = first[1][first[2]]
+    opener = first_rows(versions["ticket_id"])
     style = noise.NameStyle(nickname=0.2, variant=0.1, native=0.3, typo=0.03)
     name = noise.full_name(people, customer, style, rng, versions["opened_at"] // DAY)[opener]
     email = noise.email_variants(people["email"][customer], rng, 0.15, 0.2)[opener]
