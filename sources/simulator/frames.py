@@ -107,3 +107,17 @@ def first_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     start = np.ones(len(order), dtype=bool)
     start[1:] = ordered[1:] != ordered[:-1]
     return ordered[start], order[start]
+
+
+def joined(left: np.ndarray, right: np.ndarray, sep: str) -> np.ndarray:
+    """left + sep + right as Python strings (numbers written as str() writes them), joined in
+    Arrow rather than through numpy string arrays."""
+    if not len(left):
+        return np.zeros(0, dtype=object)
+    parts = [pa.array(v) for v in (left, right)]
+    if any(p.null_count or not (pa.types.is_string(p.type) or pa.types.is_integer(p.type))
+           for p in parts):
+        return np.char.add(np.char.add(np.asarray(left).astype(str), sep),
+                           np.asarray(right).astype(str)).astype(object)
+    text = [p.cast(pa.string()) for p in parts]
+    return pc.binary_join_element_wise(*text, sep).to_numpy(zero_copy_only=False)

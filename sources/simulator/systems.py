@@ -20,6 +20,7 @@ from simulator.frames import (
     NULL_DAY,
     Records,
     first_of_each,
+    joined,
     numbered,
     partition,
     repeat_index,
@@ -219,8 +220,7 @@ def _crm_preferences(contacts: Records, marketing: Marketing, rng: np.random.Gen
     order = sort_order(prefs["contact_id"], prefs["channel"], prefs["updated_at"])
     prefs = {k: v[order] for k, v in prefs.items()}
     prefs["_day"] = prefs["updated_at"] // DAY
-    key = np.char.add(np.char.add(prefs["contact_id"].astype(str), "|"),
-                      prefs["channel"].astype(str)).astype(object)
+    key = joined(prefs["contact_id"], prefs["channel"], "|")
     return _finish(prefs, key, prefs["updated_at"])
 
 
@@ -327,8 +327,7 @@ def erp_entities(invoices: Invoices, customers: Records, ids: SourceIds,
         "_customer": inv["_customer"][i], "_day": ver["_day"],
     }
     lines = dict(invoices.lines)
-    lines["_key"] = np.char.add(np.char.add(lines["invoice_no"].astype(str), "|"),
-                                lines["line_no"].astype(str)).astype(object)
+    lines["_key"] = joined(lines["invoice_no"], lines["line_no"], "|")
     lines["_seq"] = np.zeros(len(lines["_key"]), dtype=np.int64)
     credits = dict(invoices.credit_notes)
     credits["customer_no"] = ids.erp_customer[credits["_customer"]]
@@ -367,8 +366,7 @@ def pos_entities(baskets: Baskets, people: People, ids: SourceIds, stores: pa.Ta
     lines["card_no"] = np.where(customer >= 0, ids.loyalty_card[np.maximum(customer, 0)], None)
     lines["purchased_at"] = lines["_local"]  # local store time, rendered as it is
     lines["_day"] = lines["_local"] // DAY
-    lines["_key"] = np.char.add(np.char.add(lines["basket_id"].astype(str), "|"),
-                                lines["line_no"].astype(str)).astype(object)
+    lines["_key"] = joined(lines["basket_id"], lines["line_no"], "|")
     lines["_seq"] = np.zeros(len(customer), dtype=np.int64)
     del timeline
     return {("pos", "loyalty_cards"): _finish(cards, cards["card_no"], cards["updated_at"]),
