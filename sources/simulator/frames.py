@@ -121,3 +121,10 @@ def joined(left: np.ndarray, right: np.ndarray, sep: str) -> np.ndarray:
                            np.asarray(right).astype(str)).astype(object)
     text = [p.cast(pa.string()) for p in parts]
     return pc.binary_join_element_wise(*text, sep).to_numpy(zero_copy_only=False)
+
+
+def repeated(n: int, value: object) -> np.ndarray:
+    """n references to one object (np.full(n, "text", dtype=object) makes n separate strings)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out

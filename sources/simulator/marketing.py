@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.frames import Records, numbered
+from simulator.frames import Records, numbered, repeated
 from simulator.people import People
 from simulator.reference import PRODUCT_LINES
 from simulator.timeline import DAY, Timeline
@@ -38,7 +38,7 @@ def draw_marketing(people: People, rng: np.random.Generator, timeline: Timeline)
         "product_line": np.array([None if li < 0 else PRODUCT_LINES[li] for li in line.tolist()],
                                  dtype=object),
         "start_date": starts, "end_date": starts + 7,
-        "cost": rng.integers(50_000, 2_500_000, m), "currency": np.full(m, "EUR", dtype=object),
+        "cost": rng.integers(50_000, 2_500_000, m), "currency": repeated(m, "EUR"),
         "_day": starts,
     }
     n = len(people["index"])
@@ -67,10 +67,10 @@ def _campaign_events(c: int, start: int, people: People, unsubscribed: np.ndarra
     unsub_at = open_at + rng.integers(5, 900, k)
     unsubscribed[recipients[unsub]] = unsub_at[unsub] // DAY
     who = np.concatenate([recipients, recipients[opened], recipients[clicked], recipients[unsub]])
-    kind = np.concatenate([np.full(k, "send", dtype=object),
-                           np.full(int(opened.sum()), "open", dtype=object),
-                           np.full(int(clicked.sum()), "click", dtype=object),
-                           np.full(int(unsub.sum()), "unsubscribe", dtype=object)])
+    kind = np.concatenate([repeated(k, "send"),
+                           repeated(int(opened.sum()), "open"),
+                           repeated(int(clicked.sum()), "click"),
+                           repeated(int(unsub.sum()), "unsubscribe")])
     when = np.concatenate([sent, open_at[opened], click_at[clicked], unsub_at[unsub]])
     return {"_customer": who, "event_type": kind, "occurred_at": when,
             "_campaign": np.full(len(who), c, dtype=np.int64)}

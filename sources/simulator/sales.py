@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from simulator.frames import Records, numbered, repeat_index, seconds_in_day
+from simulator.frames import Records, numbered, repeat_index, repeated, seconds_in_day
 from simulator.people import People
 from simulator.reference import PRODUCT_LINES
 from simulator.timeline import DAY, Timeline
@@ -212,7 +212,7 @@ def _order_versions(orders: Records, rng: np.random.Generator, timeline: Timelin
     for mask, status, when in steps:
         idx = np.flatnonzero(mask & (when < (timeline.end_day + 1) * DAY))
         parts_order.append(idx)
-        parts_status.append(np.full(len(idx), status, dtype=object))
+        parts_status.append(repeated(len(idx), status))
         parts_time.append(when[idx])
     order = np.concatenate(parts_order)
     time = np.concatenate(parts_time)
@@ -222,7 +222,7 @@ def _order_versions(orders: Records, rng: np.random.Generator, timeline: Timelin
 
 
 def _final_status(versions: Records, n: int) -> np.ndarray:
-    final = np.full(n, "placed", dtype=object)
+    final = repeated(n, "placed")
     final[versions["_order"]] = versions["status"]  # sorted by time: the last write wins
     return final
 
@@ -242,7 +242,7 @@ def erp_invoices(sales: Sales, shop: WebshopOrders, rng: np.random.Generator,
     billed = np.flatnonzero(shop.orders["_invoice_day"] >= 0)
     sale_idx = np.concatenate([direct, shop.orders["_sale"][billed]])
     day = np.concatenate([sales.sale["day"][direct], shop.orders["_invoice_day"][billed]])
-    web_ref = np.concatenate([np.full(len(direct), None, dtype=object),
+    web_ref = np.concatenate([repeated(len(direct), None),
                               shop.orders["order_id"][billed]])
     order = np.lexsort((sale_idx, day))
     sale_idx, day, web_ref = sale_idx[order], day[order], web_ref[order]
@@ -256,7 +256,7 @@ def erp_invoices(sales: Sales, shop: WebshopOrders, rng: np.random.Generator,
     }
     invoices["_cancel"] = (web_ref == None) & (rng.random(n) < 0.02)  # noqa: E711
     versions = _invoice_versions(invoices, rng, timeline)
-    final = np.full(n, "issued", dtype=object)
+    final = repeated(n, "issued")
     final[versions["_invoice"]] = versions["status"]
     invoices["status"] = final
     lines = _invoice_lines(sales, invoices)
@@ -281,7 +281,7 @@ def _invoice_versions(invoices: Records, rng: np.random.Generator, timeline: Tim
     ]
     parts = [(np.flatnonzero(m & (d <= timeline.end_day)), s, d) for m, s, d in steps]
     idx = np.concatenate([p[0] for p in parts])
-    status = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in parts])
+    status = np.concatenate([repeated(len(p[0]), p[1]) for p in parts])
     vday = np.concatenate([p[2][p[0]] for p in parts])
     sort = np.lexsort((vday, idx))
     vday = vday[sort]
@@ -332,8 +332,8 @@ def _credit_notes(invoices: Records, lines: Records, shop: WebshopOrders,
     inv = np.concatenate([full_idx, part_idx])
     day = np.concatenate([full_day, part_day])
     amount = np.concatenate([invoices["total_amount"][full_idx], part_amount])
-    sku = np.concatenate([np.full(len(full_idx), None, dtype=object), lines["sku"][part_line]])
-    reason = np.concatenate([np.full(len(full_idx), "return", dtype=object),
+    sku = np.concatenate([repeated(len(full_idx), None), lines["sku"][part_line]])
+    reason = np.concatenate([repeated(len(full_idx), "return"),
                              rng.choice(np.array(["damaged", "goodwill", "price_correction"],
                                                  dtype=object), len(part_idx))])
     keep = day <= timeline.end_day

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from simulator.frames import Records, numbered, repeat_index, seconds_in_day
+from simulator.frames import Records, numbered, repeat_index, repeated, seconds_in_day
 from simulator.people import People
 from simulator.reference import PLAN_CURRENCIES
 from simulator.timeline import DAY, Timeline
@@ -88,12 +88,12 @@ def _events(subs: Records, rng: np.random.Generator, timeline: Timeline) -> Reco
     cancelled = subs["stop"] < end
     kind_change = np.where(subs["new_tier"] > subs["tier"], "upgrade", "downgrade")
     idx = np.concatenate([np.arange(n), np.flatnonzero(changed), np.flatnonzero(cancelled)])
-    kind = np.concatenate([np.full(n, "start", dtype=object), kind_change[changed],
-                           np.full(int(cancelled.sum()), "cancel", dtype=object)])
+    kind = np.concatenate([repeated(n, "start"), kind_change[changed],
+                           repeated(int(cancelled.sum()), "cancel")])
     day = np.concatenate([subs["start"], subs["change_day"][changed], subs["stop"][cancelled]])
     plan = np.concatenate([before, after[changed],
                            np.where(changed, after, before)[cancelled]])
-    reason = np.concatenate([np.full(n + int(changed.sum()), None, dtype=object),
+    reason = np.concatenate([repeated(n + int(changed.sum()), None),
                              subs["cancel_reason"][cancelled]])
     order = np.lexsort((idx, day))
     idx, kind, day, plan, reason = (a[order] for a in (idx, kind, day, plan, reason))

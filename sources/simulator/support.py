@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.frames import Records, numbered, repeat_index
+from simulator.frames import Records, numbered, repeat_index, repeated
 from simulator.people import People
 from simulator.timeline import DAY, Timeline
 
@@ -22,7 +22,7 @@ def draw_tickets(people: People, rng: np.random.Generator, timeline: Timeline) -
     opened_day = np.concatenate([people["complaint_day"][complaint], day])
     n_c = len(complaint)
     n = len(customer)
-    category = np.concatenate([np.full(n_c, "complaint", dtype=object),
+    category = np.concatenate([repeated(n_c, "complaint"),
                                rng.choice(np.array((*EVERYDAY, "cancellation"), dtype=object),
                                           len(owner), p=[0.45, 0.25, 0.15, 0.12, 0.03])])
     # complaints end in poor scores; everyday tickets mostly in good ones

@@ -24,6 +24,7 @@ from simulator.frames import (
     numbered,
     partition,
     repeat_index,
+    repeated,
     seconds_in_day,
     sort_order,
     zfill,
@@ -64,7 +65,7 @@ def assign_ids(people: People, rng: np.random.Generator, timeline: Timeline) -> 
         joined[system] = day
         members = np.flatnonzero(people[flag])
         order = members[np.lexsort((members, day[members]))]  # ids grow with creation time
-        out = np.full(len(day), None, dtype=object)
+        out = repeated(len(day), None)
         numbers = np.arange(1, len(order) + 1) + base
         out[order] = numbered(prefix, numbers, width) if prefix else _card_numbers(numbers)
         ids[system] = out
@@ -206,14 +207,14 @@ def _crm_preferences(contacts: Records, marketing: Marketing, rng: np.random.Gen
     for channel, share in (("email", 1.0), ("post", 0.7), ("sms", 0.3), ("phone", 0.2)):
         has = rng.random(len(cid)) < share
         idx = np.flatnonzero(has)
-        parts.append({"contact_id": cid[idx], "channel": np.full(len(idx), channel, dtype=object),
+        parts.append({"contact_id": cid[idx], "channel": repeated(len(idx), channel),
                       "is_opted_in": rng.random(len(idx)) < 0.8, "updated_at": created[idx]})
     # unsubscribing from a campaign becomes an email opt-out a few days later
     unsub = marketing.unsubscribed_day[customer]
     opt_day = unsub + rng.integers(0, 3, len(cid))
     later = (unsub >= 0) & (opt_day * DAY > created) & (opt_day <= timeline.end_day)
     idx = np.flatnonzero(later)
-    parts.append({"contact_id": cid[idx], "channel": np.full(len(idx), "email", dtype=object),
+    parts.append({"contact_id": cid[idx], "channel": repeated(len(idx), "email"),
                   "is_opted_in": np.zeros(len(idx), dtype=bool),
                   "updated_at": _stamp(opt_day[idx], rng)})
     prefs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -419,7 +420,7 @@ def support_tickets(versions: Records, people: People, rng: np.random.Generator)
         "resolved_at": np.where(versions["resolved_at"] >= 0, versions["resolved_at"], NULL_DAY),
         "satisfaction_score": np.where(versions["satisfaction_score"] >= 0,
                                        versions["satisfaction_score"], NULL_DAY),
-        "resolution": versions["resolution"], "order_ref": np.full(n, None, dtype=object),
+        "resolution": versions["resolution"], "order_ref": repeated(n, None),
         "updated_at": versions["updated_at"], "_customer": customer, "_day": versions["_day"],
         "_zone": _zones(people["country"][customer]),
     }
