@@ -128,3 +128,13 @@ def repeated(n: int, value: object) -> np.ndarray:
     out = np.empty(n, dtype=object)
     out.fill(value)
     return out
+
+
+def few_objects(values: np.ndarray) -> np.ndarray:
+    """A numpy string array with few distinct values as an object array whose equal values share
+    one Python string (astype(object) makes one string per row)."""
+    if not len(values):
+        return np.asarray(values).astype(object)
+    encoded = pc.dictionary_encode(pa.array(values, pa.string()))
+    distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    return distinct[encoded.indices.fill_null(len(distinct) - 1).to_numpy()]

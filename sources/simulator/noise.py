@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulator import names as nm
-from simulator.frames import ljust, partition, replace
+from simulator.frames import few_objects, ljust, partition, replace
 from simulator.people import People
 from simulator.reference import COUNTRIES
 
@@ -219,5 +219,5 @@ def country_case(codes: np.ndarray, rng: np.random.Generator, mixed: float) -> n
     """CRM users type country codes in any case ('de', 'De')."""
     draw = rng.random(len(codes))
     text = codes.astype(str)
-    return np.where(draw < mixed / 2, np.char.lower(text),
-                    np.where(draw < mixed, np.char.capitalize(text), text)).astype(object)
+    return few_objects(np.where(draw < mixed / 2, np.char.lower(text),
+                                np.where(draw < mixed, np.char.capitalize(text), text)))

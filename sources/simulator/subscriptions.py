@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from simulator.frames import Records, numbered, repeat_index, repeated, seconds_in_day
+from simulator.frames import Records, few_objects, numbered, repeat_index, repeated, seconds_in_day
 from simulator.people import People
 from simulator.reference import PLAN_CURRENCIES
 from simulator.timeline import DAY, Timeline
@@ -75,8 +75,8 @@ def _plan_prices(plans: pa.Table) -> dict[str, int]:
 
 def plan_ids(line: np.ndarray, tier: np.ndarray, currency: np.ndarray) -> np.ndarray:
     prefix = np.where(line == "coffee", "PL-COF-", "PL-SER-")
-    return np.char.add(np.char.add(np.char.add(prefix, tier.astype(str)), "-"),
-                       currency.astype(str)).astype(object)
+    return few_objects(np.char.add(np.char.add(np.char.add(prefix, tier.astype(str)), "-"),
+                                   currency.astype(str)))
 
 
 def _events(subs: Records, rng: np.random.Generator, timeline: Timeline) -> Records:

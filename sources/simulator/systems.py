@@ -19,6 +19,7 @@ from simulator.delivery import first_rows
 from simulator.frames import (
     NULL_DAY,
     Records,
+    few_objects,
     first_of_each,
     joined,
     numbered,
@@ -118,7 +119,7 @@ def crm_entities(people: People, ids: SourceIds, marketing: Marketing, rng: np.r
                          NULL_DAY)
     accounts: Records = {
         "account_id": ids.crm_account[members], "account_type":
-            np.where(business, "business", "person").astype(object),
+            few_objects(np.where(business, "business", "person")),
         "account_name": people["company_name"][members], "tax_id": tax,
         "industry": people["industry"][members],
         "country": noise.country_case(people["country"][members], rng, 0.3),
