@@ -36,8 +36,9 @@ def _latest_per_delivery(key: np.ndarray, load: np.ndarray, seq: np.ndarray) -> 
     """Rows to keep: the last version (by seq, then position) of each key in each delivery,
     in the original row order."""
     position = np.arange(len(key))
-    order = np.lexsort((position, seq, load, key_codes(key)))
-    k, ld = key_codes(key)[order], load[order]
+    codes = key_codes(key)
+    order = np.lexsort((position, seq, load, codes))
+    k, ld = codes[order], load[order]
     last = np.ones(len(order), dtype=bool)
     if len(order) > 1:
         last[:-1] = (k[1:] != k[:-1]) | (ld[1:] != ld[:-1])
@@ -51,10 +52,19 @@ def versions_per_key(records: Records) -> np.ndarray:
 
 
 def key_codes(keys: np.ndarray) -> np.ndarray:
-    """One integer per distinct key (equal keys, equal codes), without converting the keys to a
-    fixed-width numpy string array."""
+    """One integer per distinct key (equal keys, equal codes; codes are not ordered).
+
+    Groups by Python's (cached) string hash and then checks every key against its group's first
+    key, so a hash collision can never merge two keys: it falls back to Arrow's dictionary."""
     if not len(keys):
         return np.zeros(0, dtype=np.int64)
+    if keys.dtype == object:
+        values = keys.tolist()
+        if all(type(v) is str for v in values[:1000]):
+            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+            _, first, codes = np.unique(hashes, return_index=True, return_inverse=True)
+            if (keys[first[codes]] == keys).all():
+                return codes.astype(np.int64)
     array = pa.array(keys if keys.dtype == object else keys.astype(str))
     indices = pc.dictionary_encode(array, null_encoding="encode").indices
     return indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -65,10 +75,5 @@ def first_rows(keys: np.ndarray) -> np.ndarray:
     codes = key_codes(keys)
     if not len(codes):
         return codes
-    # Arrow numbers distinct keys in order of first appearance: a row is a first occurrence
-    # exactly when its code exceeds every code before it
-    before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
-    first = np.flatnonzero(codes > before)
-    if len(first) != codes.max() + 1 or (codes[first] != np.arange(len(first))).any():
-        _, first = np.unique(codes, return_index=True)
+    _, first = np.unique(codes, return_index=True)
     return first[codes]
