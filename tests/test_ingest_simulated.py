@@ -2,8 +2,7 @@
 the simulator injected (truth/defects.parquet) ends where it should.
 
 Defects that only a semantic rule can see (an unknown currency code, an absurd amount, a date in
-2099) are the Great Expectations gate's to catch; ingestion loads them typed and this test says
-so explicitly rather than skipping them silently.
+2099) are caught by the gate (the entity's expectation suite), which ingestion runs by default.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ ROW_RULES = {  # simulator defect class -> ingestion rule for that record
     "duplicate_key": "duplicate_key",
     "truncated_file": "malformed_record",
 }
-GATE_CLASSES = {"unknown_currency", "impossible_amount"}  # for the GE suites, not the contract
+GATE_CLASSES = {"unknown_currency", "impossible_amount"}  # caught by the suites, not by conform
 
 
 @pytest.fixture(scope="module")
@@ -92,23 +91,32 @@ def test_row_defects_end_in_quarantine_with_their_rule(
     assert checked > 0
 
 
-def test_impossible_dates_are_quarantined_or_left_to_the_gate(
+def test_impossible_dates_are_quarantined_by_type_or_by_the_gate(
     loaded: tuple[Settings, list[PartitionResult]], defects: list[dict]
 ) -> None:
     settings, _ = loaded
     quarantined = {(q["_source_file"], q["_source_row"]): q for q in _quarantine(settings)}
-    for defect in (d for d in defects if d["defect_class"] == "impossible_date"):
+    dates = [d for d in defects if d["defect_class"] == "impossible_date"]
+    assert dates
+    for defect in dates:
         got = quarantined.get((defect["file"], defect["source_row"]))
-        if got is not None:  # 30 February cannot be typed
-            assert (got["rule"], got["column_name"]) == ("type", defect["column_name"])
-        else:  # year 2099 is a valid date: loaded, for the gate's range check
-            system, entity = defect["system"], defect["entity"]
-            table = duckdb.sql(
-                f"SELECT year({defect['column_name']}) AS y FROM read_parquet("
-                f"'{(settings.raw_dir / system / entity).as_posix()}/*/part-0.parquet') "
-                f"WHERE _source_file = '{defect['file']}' AND _source_row = {defect['source_row']}"
-            ).fetchall()
-            assert table == [(2099,)], defect
+        assert got is not None, f"not quarantined: {defect}"
+        # 30 February cannot be typed; year 2099 is a date, after the load date.
+        assert got["rule"] in ("type", "expect_column_values_to_be_between"), (defect, got)
+        assert got["column_name"] == defect["column_name"], (defect, got)
+
+
+def test_semantic_defects_are_quarantined_by_the_gate(
+    loaded: tuple[Settings, list[PartitionResult]], defects: list[dict]
+) -> None:
+    settings, _ = loaded
+    quarantined = {(q["_source_file"], q["_source_row"]): q for q in _quarantine(settings)}
+    semantic = [d for d in defects if d["defect_class"] in GATE_CLASSES]
+    assert semantic
+    for defect in semantic:
+        got = quarantined.get((defect["file"], defect["source_row"]))
+        assert got is not None, f"not quarantined: {defect}"
+        assert got["rule"].startswith("expect_"), (defect, got)
 
 
 def test_file_defects_and_delivery_habits(
@@ -155,7 +163,7 @@ def test_file_defects_and_delivery_habits(
                    for date in r.rebuilt_partitions)  # fmt: skip
 
 
-def test_only_gate_level_defects_reach_raw(
+def test_nothing_but_injected_defects_is_quarantined(
     loaded: tuple[Settings, list[PartitionResult]], defects: list[dict]
 ) -> None:
     """Quarantine holds nothing the simulator did not inject (no false alarms)."""
@@ -166,4 +174,3 @@ def test_only_gate_level_defects_reach_raw(
         assert (q["_source_file"], q["_source_row"]) in injected_rows or (
             q["_source_file"] in whole_files
         ), q
-    assert GATE_CLASSES  # documented above: these stay for the gate
