@@ -234,6 +234,9 @@ def write_sqlite(path: Path, tables: list[tuple[EntitySpec, list[list]]]) -> Non
         path.unlink()
     connection = sqlite3.connect(path)
     try:
+        # a scratch file read back whole: no rollback journal, no syncs (same database bytes)
+        connection.execute("PRAGMA journal_mode=OFF")
+        connection.execute("PRAGMA synchronous=OFF")
         for entity, columns in tables:
             names = [c.source for c in entity.columns]
             declared = ", ".join(f'"{c.source}" {_SQLITE_TYPES[c.type]}' for c in entity.columns)
