@@ -4,13 +4,14 @@ import dagster as dg
 
 from orchestration.ingest_assets import build_ingest_assets
 from orchestration.jobs import all_jobs
+from orchestration.publish_assets import serving_marts
 from orchestration.resources import warehouse_config
 from orchestration.schedules import daily_load_schedule
 from orchestration.sensors import new_delivery_sensor
 from orchestration.warehouse_assets import dbt_resource, warehouse_models
 
 defs = dg.Definitions(
-    assets=[*build_ingest_assets(), warehouse_models],
+    assets=[*build_ingest_assets(), warehouse_models, serving_marts],
     jobs=all_jobs,
     schedules=[daily_load_schedule],
     sensors=[new_delivery_sensor],

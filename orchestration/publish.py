@@ -1,0 +1,230 @@
+"""Write-audit-publish: copy the audited marts into a new serving file and swap it in atomically.
+
+dbt builds into `warehouse.duckdb` (the write); the publish asset checks that every blocking
+check of the run passed (the audit, see `publish_assets.py`); `publish` then copies every table
+of schema `marts` into a brand-new DuckDB file and `os.replace`s it onto `serving.duckdb`, and
+writes the Parquet exports into a new `exports-<stamp>/` directory that the `exports` symlink is
+swapped to. A BI reader that opened the old serving file keeps reading the old inode; a reader of
+`exports/` sees either the old or the new generation, never a mix. See docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.locks import writer_lock
+from orchestration.settings import Settings
+
+MARTS_SCHEMA = "marts"
+PUBLISHED_TABLE = "_published"
+EXPORT_GENERATIONS_KEPT = 2
+
+
+class AuditFailed(RuntimeError):
+    """A blocking check of the load failed (or did not run): nothing was published."""
+
+    def __init__(self, failed_checks: Sequence[str], detail: str = "") -> None:
+        self.failed_checks = tuple(failed_checks)
+        names = "\n  ".join(self.failed_checks)
+        super().__init__(
+            f"audit failed, serving state left as it was; {len(self.failed_checks)} blocking "
+            f"check(s) did not pass:\n  {names}"
+            + (f"\n{detail}" if detail else "")
+            + "\nFix the data or the model, re-run the load, and publish will follow."
+        )
+
+
+class NothingToPublish(RuntimeError):
+    """The warehouse has no marts (never built): there is nothing to publish."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    serving_path: Path
+    exports_dir: Path
+    row_counts: dict[str, int]
+    load_dates: tuple[date, ...]
+    published_at: datetime
+    checks_passed: int = 0
+    exported_files: dict[str, Path] = field(default_factory=dict)
+
+
+def publish(settings: Settings, *, checks_passed: int = 0) -> PublishResult:
+    """Copy every table of schema `marts` into a new serving file and new exports, then swap.
+
+    Holds the warehouse writer lock while it reads, so no dbt build changes the marts under it.
+    Any failure before the swap leaves the previous serving file and exports untouched.
+    """
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex
+    published_at = datetime.now(UTC).replace(microsecond=0)
+    tmp_serving = data_dir / f"{settings.serving_path.name}.{token}.tmp"
+    stamp = f"{published_at:%Y%m%dT%H%M%SZ}-{token[:8]}"
+    tmp_exports = data_dir / f"exports.{token}.tmp"
+    generation = data_dir / f"exports-{stamp}"
+    load_dates = published_load_dates(settings)
+    try:
+        with writer_lock(data_dir / "warehouse.lock"):
+            row_counts = _write_serving(
+                settings.warehouse_path, tmp_serving, tmp_exports, load_dates, published_at,
+                checks_passed,
+            )
+        _fsync_tree(tmp_exports)
+        os.replace(tmp_exports, generation)
+        _fsync_dir(data_dir)
+        os.replace(tmp_serving, settings.serving_path)
+        _fsync_dir(data_dir)
+        _swap_symlink(settings.exports_dir, generation)
+    except BaseException:
+        tmp_serving.unlink(missing_ok=True)
+        Path(f"{tmp_serving}.wal").unlink(missing_ok=True)
+        shutil.rmtree(tmp_exports, ignore_errors=True)
+        if generation.exists() and _link_target(settings.exports_dir) != generation:
+            shutil.rmtree(generation, ignore_errors=True)
+        raise
+    _prune_generations(data_dir, keep=EXPORT_GENERATIONS_KEPT, current=generation)
+    return PublishResult(
+        serving_path=settings.serving_path,
+        exports_dir=settings.exports_dir,
+        row_counts=row_counts,
+        load_dates=load_dates,
+        published_at=published_at,
+        checks_passed=checks_passed,
+        exported_files={name: settings.exports_dir / f"{name}.parquet" for name in row_counts},
+    )
+
+
+def published_load_dates(settings: Settings) -> tuple[date, ...]:
+    """Every load date present in the raw zone: what the warehouse was built from."""
+    found = {
+        date.fromisoformat(path.name.split("=", 1)[1])
+        for path in settings.raw_dir.glob("*/*/load_date=*")
+        if path.is_dir()
+    }
+    return tuple(sorted(found))
+
+
+def _write_serving(
+    warehouse: Path,
+    target: Path,
+    exports: Path,
+    load_dates: tuple[date, ...],
+    published_at: datetime,
+    checks_passed: int,
+) -> dict[str, int]:
+    if not warehouse.exists():
+        raise NothingToPublish(f"{warehouse}: no warehouse yet; run a load (`cdw load`) first")
+    exports.mkdir(parents=True)
+    con = duckdb.connect(str(target))
+    try:
+        con.execute(f"attach '{_sql_str(warehouse)}' as wh (read_only)")
+        tables = [
+            row[0]
+            for row in con.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = 'wh' and schema_name = ? order by table_name",
+                [MARTS_SCHEMA],
+            ).fetchall()
+        ]
+        if not tables:
+            raise NothingToPublish(
+                f"{warehouse}: schema {MARTS_SCHEMA!r} has no tables; run a load first"
+            )
+        row_counts: dict[str, int] = {}
+        for name in tables:
+            con.execute(f'create table main."{name}" as select * from wh.{MARTS_SCHEMA}."{name}"')
+            row_counts[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
+            parquet = exports / f"{name}.parquet"
+            con.execute(
+                f"copy main.\"{name}\" to '{_sql_str(parquet)}' (format parquet, compression zstd)"
+            )
+        con.execute("detach wh")
+        con.execute(
+            f"create table main.{PUBLISHED_TABLE} (published_at timestamp, mart varchar, "
+            "row_count bigint, load_dates date[], first_load_date date, last_load_date date, "
+            "checks_passed integer)"
+        )
+        con.executemany(
+            f"insert into main.{PUBLISHED_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    published_at.replace(tzinfo=None),
+                    name,
+                    count,
+                    list(load_dates),
+                    load_dates[0] if load_dates else None,
+                    load_dates[-1] if load_dates else None,
+                    checks_passed,
+                ]
+                for name, count in row_counts.items()
+            ],
+        )
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    _fsync_file(target)
+    return row_counts
+
+
+def _swap_symlink(link: Path, target: Path) -> None:
+    """Point `link` at `target` atomically: a new symlink renamed over the old one."""
+    if link.exists() and not link.is_symlink():
+        # An exports directory from before the symlink layout: move it aside once.
+        os.replace(link, link.with_name(f"{link.name}-legacy-{uuid.uuid4().hex[:8]}"))
+    tmp_link = link.with_name(f"{link.name}.{uuid.uuid4().hex}.link")
+    os.symlink(target.name, tmp_link)
+    os.replace(tmp_link, link)
+    _fsync_dir(link.parent)
+
+
+def _link_target(link: Path) -> Path | None:
+    if not link.is_symlink():
+        return None
+    return link.parent / os.readlink(link)
+
+
+def _prune_generations(data_dir: Path, *, keep: int, current: Path) -> None:
+    generations = sorted(
+        (path for path in data_dir.glob("exports-*") if path.is_dir() and not path.is_symlink()
+         and "-legacy-" not in path.name),
+        key=lambda path: path.name,
+    )
+    for old in generations[:-keep]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in root.iterdir():
+        if path.is_file():
+            _fsync_file(path)
+    _fsync_dir(root)
