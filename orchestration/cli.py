@@ -6,13 +6,17 @@ import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestration.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestration.status import Status
 
 app = typer.Typer(
     name="cdw",
@@ -137,6 +141,209 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
         str(port),
     ]
     sys.exit(subprocess.call(command, env=env))
+
+
+@app.command()
+def status() -> None:
+    """Last load, freshness per source, rows per zone, quarantine by rule, rows per mart."""
+    from orchestration.status import collect_status
+
+    settings = Settings.from_env()
+    report = collect_status(settings)
+    if not report.loaded_anything:
+        _fail(f"nothing loaded yet in {settings.data_dir}; run `cdw load` (or `cdw demo`)")
+    _print_status(report)
+
+
+quarantine_app = typer.Typer(
+    help="Inspect quarantined rows and re-ingest a partition after a fix.", no_args_is_help=True
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    system: Annotated[str | None, typer.Option(help="Only this system.")] = None,
+    entity: Annotated[str | None, typer.Option(help="Only this entity.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule (e.g. not_null).")] = None,
+) -> None:
+    """Quarantined rows per system/entity/load date/rule, with an example reason."""
+    from orchestration.quarantine import list_groups
+
+    groups = list_groups(Settings.from_env(), system=system, entity=entity, rule=rule)
+    if not groups:
+        console.print(
+            "no quarantined rows" + (" match the filters" if system or entity or rule else "")
+        )
+        return
+    table = Table(title=f"Quarantined rows ({sum(g.rows for g in groups):,})")
+    for column in ("system", "entity", "load date", "rule", "rows", "example reason"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for g in groups:
+        table.add_row(
+            g.system,
+            g.entity,
+            g.load_date.isoformat(),
+            escape(g.rule),
+            f"{g.rows:,}",
+            escape(g.example_reason),
+        )
+    console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    system: Annotated[str, typer.Argument(help="System, e.g. erp.")],
+    entity: Annotated[str, typer.Argument(help="Entity, e.g. invoice_lines.")],
+    load_date: Annotated[
+        str | None, typer.Option("--load-date", help="Only this load date, YYYY-MM-DD.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 20,
+) -> None:
+    """The quarantined rows: file, row, column, rule, reason and the record as delivered."""
+    from orchestration.quarantine import QuarantineError, find_entity, show_rows
+
+    try:
+        find_entity(system, entity)
+    except QuarantineError as exc:
+        _fail(str(exc))
+    day = _parse_date(load_date) if load_date else None
+    rows, total = show_rows(Settings.from_env(), system, entity, day, limit)
+    where = f"{system}/{entity}" + (f" on {day}" if day else "")
+    if not rows:
+        console.print(f"no quarantined rows for {where}")
+        return
+    console.print(f"[bold]Quarantined rows of {where}[/]: showing {len(rows)} of {total:,}")
+    for r in rows:
+        row = "whole file" if r.source_row is None else f"row {r.source_row}"
+        column = f"  column {r.column_name}" if r.column_name else ""
+        console.print(
+            f"\n[bold]{escape(r.source_file)}[/] {row}{escape(column)}  "
+            f"rule [magenta]{escape(r.rule)}[/]  (load date {r.load_date})"
+        )
+        console.print(f"  reason: {escape(r.reason)}", soft_wrap=True)
+        console.print(f"  record: {escape(r.raw_record or '')}", soft_wrap=True)
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    system: Annotated[str, typer.Argument(help="System, e.g. erp.")],
+    entity: Annotated[str, typer.Argument(help="Entity, e.g. invoice_lines.")],
+    load_date: Annotated[str, typer.Option("--load-date", help="Load date, YYYY-MM-DD.")],
+) -> None:
+    """Re-ingest one partition after a fix (contract, suite in expectations/, or a corrected
+    file in landing); the raw and quarantine partitions are replaced together."""
+    from orchestration.quarantine import QuarantineError, release
+
+    day = _parse_date(load_date)
+    settings = Settings.from_env()
+    try:
+        with console.status(f"re-ingesting {system}/{entity} {day}…"):
+            done = release(settings, system, entity, day)
+    except QuarantineError as exc:
+        _fail(str(exc))
+    table = Table(title=f"Released {system}/{entity} load date {day}")
+    for column in ("", "rows loaded", "rows quarantined"):
+        table.add_column(column, justify="left" if not column else "right")
+    table.add_row("before", f"{done.before.rows_loaded:,}", f"{done.before.rows_quarantined:,}")
+    table.add_row("after", f"{done.after.rows_loaded:,}", f"{done.after.rows_quarantined:,}")
+    console.print(table)
+    moved = done.before.rows_quarantined - done.after.rows_quarantined
+    if moved == 0 and done.before == done.after:
+        console.print("nothing changed: the same rows are quarantined (was the fix saved?)")
+    else:
+        console.print(f"{moved:+,} rows out of quarantine")
+    if done.rebuilt_partitions:
+        rebuilt = ", ".join(d.isoformat() for d in done.rebuilt_partitions)
+        console.print(f"also rebuilt for corrected files: {rebuilt}")
+    console.print(
+        f"[yellow]the warehouse still holds the old rows:[/] rebuild it with "
+        f"`cdw load --date {day}` (or run the build_warehouse job)"
+    )
+
+
+def _print_status(report: Status) -> None:
+    last = report.last_load
+    colour = "green" if last.status == "success" else "red"
+    console.print(
+        f"[bold]Last load[/] {last.load_date}  [{colour}]{last.status}[/]  "
+        f"{last.partitions} partitions, started {last.started_at}, finished {last.finished_at}"
+    )
+    for failed in last.failed_partitions:
+        console.print(f"  [red]✗[/] {failed} failed on its latest run")
+
+    fresh = Table(title="Freshness per source (age of the latest delivery)")
+    for column in ("system", "entity", "latest load", "loaded at", "age h", "warn/error h", ""):
+        fresh.add_column(column, justify="right" if column in ("age h", "warn/error h") else "left")
+    colours = {"ok": "green", "warn": "yellow", "error": "red"}
+    for f in report.freshness:
+        fresh.add_row(
+            f.system,
+            f.entity,
+            f.latest_load_date.isoformat() if f.latest_load_date else "never",
+            f.latest_loaded_at.strftime("%Y-%m-%d %H:%M") if f.latest_loaded_at else "",
+            f"{f.age_hours:.1f}" if f.age_hours is not None else "",
+            f"{f.warn_after_hours}/{f.error_after_hours}",
+            f"[{colours[f.state]}]{f.state}[/]",
+        )
+    console.print(fresh)
+
+    zones = Table(title="Rows per zone (landing = raw + quarantine)")
+    for column in (
+        "system",
+        "entity",
+        "files",
+        "landing rows",
+        "raw rows",
+        "quarantined",
+        "rejected files",
+        "dup files",
+    ):
+        zones.add_column(column, justify="left" if column in ("system", "entity") else "right")
+    for z in report.zones:
+        mark = "" if z.closes else " [red]✗[/]"
+        zones.add_row(
+            z.system,
+            z.entity,
+            str(z.files),
+            f"{z.rows_read:,}",
+            f"{z.rows_loaded:,}",
+            f"{z.rows_quarantined:,}{mark}",
+            str(z.files_rejected),
+            str(z.files_duplicate),
+        )
+    zones.add_row(
+        "total",
+        "",
+        str(sum(z.files for z in report.zones)),
+        f"{sum(z.rows_read for z in report.zones):,}",
+        f"{sum(z.rows_loaded for z in report.zones):,}",
+        f"{sum(z.rows_quarantined for z in report.zones):,}",
+        str(sum(z.files_rejected for z in report.zones)),
+        str(sum(z.files_duplicate for z in report.zones)),
+        style="bold",
+    )
+    console.print(zones)
+
+    if report.quarantine_by_rule:
+        rules = Table(title="Quarantined rows by rule")
+        rules.add_column("rule")
+        rules.add_column("rows", justify="right")
+        for rule, count in report.quarantine_by_rule:
+            rules.add_row(escape(rule), f"{count:,}")
+        console.print(rules)
+    else:
+        console.print("quarantine: empty")
+
+    if report.marts.available:
+        marts = Table(title="Rows per mart (warehouse)")
+        marts.add_column("mart")
+        marts.add_column("rows", justify="right")
+        for name, count in report.marts.rows:
+            marts.add_row(name, f"{count:,}")
+        console.print(marts)
+    else:
+        console.print(f"marts: {report.marts.note}")
 
 
 def _dates_to_load(
