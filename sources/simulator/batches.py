@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.frames import Records, take
+from simulator.frames import Records, Rows
 from simulator.specs import EntitySpec, spec
 from simulator.timeline import Timeline, iso_dates
 
@@ -51,6 +51,8 @@ class Batch:
 
     def rows(self, entity: str | None = None) -> int:
         records = self.records.get(entity or self.entities[0], {})
+        if isinstance(records, Rows):
+            return records.count
         return len(next(iter(records.values()))) if records else 0
 
 
@@ -70,14 +72,14 @@ def split_batches(system: str, entities: dict[str, Records], timeline: Timeline)
             mask = main["_load_day"] == day
             if not mask.any() and group[0] in INITIAL_ONLY:
                 continue
-            records = {group[0]: take(main, np.flatnonzero(mask))}
+            records: dict[str, Records] = {group[0]: Rows(main, np.flatnonzero(mask))}
             if group == ("orders", "order_lines"):
                 records["order_lines"] = entities["order_lines"]  # joined by `_order` on write
             for other in group[1:]:
                 if other == "order_lines":
                     continue
                 table = entities[other]
-                records[other] = take(table, np.flatnonzero(table["_load_day"] == day))
+                records[other] = Rows(table, np.flatnonzero(table["_load_day"] == day))
             date_text = str(iso_dates(np.array([day]))[0])
             batches.append(Batch(system, group, int(day),
                                  spec(system, group[0]).file_name(date_text), records))

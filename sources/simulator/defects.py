@@ -30,7 +30,7 @@ import numpy as np
 
 from simulator.batches import Batch
 from simulator.delivery import versions_per_key
-from simulator.frames import NULL_DAY, Records
+from simulator.frames import NULL_DAY, Records, pick
 from simulator.lines import Lines
 
 ROW_CLASSES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
@@ -254,7 +254,7 @@ def _log_file_defects(batches: list[Batch], plan: DefectPlan,
         if cls in ("wrong_encoding", "renamed_column"):
             plan.lose(batch.system, entity, _only_here(records, entities[(batch.system, entity)]))
         if cls == "truncated_file":
-            plan.lose(batch.system, entity, records["_key"][-1:])
+            plan.lose(batch.system, entity, pick(records, "_key", slice(-1, None)))
         text = {
             "wrong_encoding": "file written in cp1252 although the contract says utf-8; every "
                               "record holds characters that are invalid UTF-8 here",
@@ -301,7 +301,7 @@ def _log_row_defects(batches: list[Batch], plan: DefectPlan) -> None:
                 text = f"identical copy of record {d.row + 1} appended (same primary key)"
             else:
                 row = d.row + 1
-                plan.lose(batch.system, d.entity, records["_key"][d.row:d.row + 1])
+                plan.lose(batch.system, d.entity, pick(records, "_key", slice(d.row, d.row + 1)))
                 text = _describe(d)
             plan.log.append(_entry(batch, d.entity, row, d.column, d.defect_class, text))
 

@@ -8,6 +8,8 @@ versions apart), `_customer` (index of the true customer, -1 for none).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -138,3 +140,48 @@ def few_objects(values: np.ndarray) -> np.ndarray:
     encoded = pc.dictionary_encode(pa.array(values, pa.string()))
     distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     return distinct[encoded.indices.fill_null(len(distinct) - 1).to_numpy()]
+
+
+class Rows(MutableMapping):
+    """Some rows of a record set, taken column by column when a column is read: a file's rows
+    cost one index array until the file is written. Columns that are assigned are kept."""
+
+    def __init__(self, source: Records, index: np.ndarray) -> None:
+        self._source, self._index = source, index
+        self._changed: Records = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in self._changed:
+            return self._changed[name]
+        return self._source[name][self._index]
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        self._changed[name] = values
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("columns of Rows cannot be removed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._source, *(k for k in self._changed if k not in self._source)])
+
+    def __len__(self) -> int:
+        return len(set(self._source) | set(self._changed))
+
+    def pick(self, name: str, positions: np.ndarray | slice) -> np.ndarray:
+        """self[name][positions] without taking the whole column."""
+        if name in self._changed:
+            return self._changed[name][positions].copy()
+        return self._source[name][self._index[positions]]
+
+    @property
+    def count(self) -> int:
+        if self._changed:
+            return len(next(iter(self._changed.values())))
+        return len(self._index)
+
+
+def pick(records: Records | Rows, name: str, positions: np.ndarray | slice) -> np.ndarray:
+    """records[name][positions] as a small array of its own (not a view of a whole column)."""
+    if isinstance(records, Rows):
+        return records.pick(name, positions)
+    return records[name][positions].copy()
