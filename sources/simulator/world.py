@@ -70,11 +70,13 @@ def simulate(data_dir: Path, customers: int, days: int, seed: int, *, history_mo
     entities, final_status = _entities(people, rng, timeline, prices, products_table)
     entities.update(_reference_entities(fx_table, products_table, timeline))
     say("delivery: load dates, files, defects")
-    delivered = {key: (records if key == ("webshop", "order_lines")
-                       else assign_load_days(records, timeline, rng["delivery"],
-                                             late_share=0.0 if key[0] == "reference" else 0.02))
-                 for key, records in entities.items()}
-    del entities  # the delivered versions are all that is needed from here on
+    delivered: dict[tuple[str, str], Records] = {}
+    for key in list(entities):  # each entity is let go as soon as its delivery is known
+        records = entities.pop(key)
+        delivered[key] = (records if key == ("webshop", "order_lines")
+                          else assign_load_days(records, timeline, rng["delivery"],
+                                                late_share=0.0 if key[0] == "reference" else 0.02))
+    del records
     batches = [b for system in sorted({s for s, _ in delivered})
                for b in split_batches(system, {e: r for (s, e), r in delivered.items()
                                                if s == system}, timeline)]
