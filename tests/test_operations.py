@@ -273,3 +273,39 @@ def test_release_after_a_suite_fix_moves_the_rows_to_raw(
         ).fetchall()
     code, output = cdw(world_copy, "status")
     assert code == 0 and "✗" not in output
+
+
+def test_status_counts_mart_rows_and_tolerates_a_writer(world_copy: Settings) -> None:
+    import subprocess
+    import sys
+
+    import duckdb
+
+    with duckdb.connect(str(world_copy.warehouse_path)) as db:
+        db.execute("create schema marts")
+        db.execute("create table marts.dim_customers as select range as id from range(42)")
+    code, output = cdw(world_copy, "status")
+    assert code == 0, output
+    assert ["marts.dim_customers", "42"] in table_rows(output)
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"db = duckdb.connect({str(world_copy.warehouse_path)!r})\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, output = cdw(world_copy, "status")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert code == 0, output
+    assert "the warehouse is being written" in output
