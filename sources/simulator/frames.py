@@ -37,7 +37,11 @@ def numbered(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     """'INV-' + zero-padded number, vectorised."""
     if not len(numbers):
         return np.zeros(0, dtype=object)
-    return np.char.add(prefix, np.char.zfill(np.asarray(numbers).astype(str), width)).astype(object)
+    numbers = np.asarray(numbers)
+    if numbers.dtype.kind in "iu" and numbers.min() >= 0:  # as zfill pads, in Arrow
+        digits = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=width, padding="0")
+        return pc.binary_join_element_wise(prefix, digits, "").to_numpy(zero_copy_only=False)
+    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width)).astype(object)
 
 
 def repeat_index(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
