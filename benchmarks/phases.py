@@ -5,6 +5,7 @@ fresh child process (see measure.py). Each writes what it counted as JSON to `--
 - ingest: `orchestration.ingest.ingest_all` for the given load dates (the gate runs inside
   ingest; its time is measured when an `orchestration.gate` module exists, see `_time_gate`:
   the time inside its public functions and its validators' `__call__`).
+- publish: `orchestration.publish.publish` (marts to serving.duckdb and Parquet exports).
 - bare: the bare-DuckDB baseline over the raw Parquet (bare_duckdb.py).
 
 dbt runs as its own child (the `dbt` executable), so it has no entry here.
@@ -55,6 +56,14 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
         "gate_calls": gate.calls,
         "gate_modules": gate.modules,
     }
+
+
+def publish(args: argparse.Namespace) -> dict[str, Any]:
+    from orchestration.publish import publish as publish_marts
+    from orchestration.settings import Settings
+
+    result = publish_marts(Settings(data_dir=args.data_dir))
+    return {"rows": sum(result.row_counts.values()), "tables": result.row_counts}
 
 
 def bare(args: argparse.Namespace) -> dict[str, Any]:
@@ -109,7 +118,7 @@ def _time_gate() -> _GateTimer:
     return timer
 
 
-PHASES = {"simulate": simulate, "ingest": ingest, "bare": bare}
+PHASES = {"simulate": simulate, "ingest": ingest, "publish": publish, "bare": bare}
 
 
 def main(argv: list[str] | None = None) -> None:
