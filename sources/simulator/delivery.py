@@ -9,10 +9,9 @@ same key in the same delivery are dropped (the initial extract holds only the la
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from simulator.frames import Records, take
+from simulator.frames import Records, arrow_text, take
 from simulator.timeline import Timeline
 
 LATE_SHARE = 0.02
@@ -65,7 +64,7 @@ def key_codes(keys: np.ndarray) -> np.ndarray:
             _, first, codes = np.unique(hashes, return_index=True, return_inverse=True)
             if (keys[first[codes]] == keys).all():
                 return codes.astype(np.int64)
-    array = pa.array(keys if keys.dtype == object else keys.astype(str))
+    array = arrow_text(keys if keys.dtype == object else keys.astype(str))
     indices = pc.dictionary_encode(array, null_encoding="encode").indices
     return indices.to_numpy(zero_copy_only=False).astype(np.int64)
 

@@ -120,7 +120,7 @@ def joined(left: np.ndarray, right: np.ndarray, sep: str) -> np.ndarray:
     Arrow rather than through numpy string arrays."""
     if not len(left):
         return np.zeros(0, dtype=object)
-    parts = [pa.array(v) for v in (left, right)]
+    parts = [arrow_text(v) if v.dtype.kind in "OU" else pa.array(v) for v in (left, right)]
     if any(p.null_count or not (pa.types.is_string(p.type) or pa.types.is_integer(p.type))
            for p in parts):
         return np.char.add(np.char.add(np.asarray(left).astype(str), sep),
@@ -141,7 +141,7 @@ def few_objects(values: np.ndarray) -> np.ndarray:
     one Python string (astype(object) makes one string per row)."""
     if not len(values):
         return np.asarray(values).astype(object)
-    encoded = pc.dictionary_encode(pa.array(values, pa.string()))
+    encoded = pc.dictionary_encode(arrow_text(values))
     distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     return distinct[encoded.indices.fill_null(len(distinct) - 1).to_numpy()]
 
@@ -189,3 +189,13 @@ def pick(records: Records | Rows, name: str, positions: np.ndarray | slice) -> n
     if isinstance(records, Rows):
         return records.pick(name, positions)
     return records[name][positions].copy()
+
+
+def arrow_text(values: np.ndarray) -> pa.Array:
+    """pa.array(values, string) as one Array (large numpy string arrays convert in chunks)."""
+    array = pa.array(values, pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        if array.nbytes >= 2**31 - 1:
+            array = array.cast(pa.large_string())
+        array = array.combine_chunks()
+    return array

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulator import names as nm
-from simulator.frames import few_objects, ljust, partition, replace
+from simulator.frames import arrow_text, few_objects, ljust, partition, replace
 from simulator.people import People
 from simulator.reference import COUNTRIES
 
@@ -118,7 +118,7 @@ def email_variants(emails: np.ndarray, rng: np.random.Generator, case: float, do
     """Case changes, and gmail's ignored dots (john.smith@ = johnsmith@ = j.ohnsmith@)."""
     n = len(emails)
     draws = (rng.random(n), rng.random(n), rng.random(n))
-    arrow = pa.array(emails, type=pa.string()) if emails.dtype == object else None
+    arrow = arrow_text(emails) if emails.dtype == object else None
     if arrow is not None and arrow.null_count == 0 and pc.all(
             pc.string_is_ascii(arrow)).as_py() is not False:
         return _ascii_email_variants(arrow, draws, case, dots)
@@ -204,16 +204,15 @@ def _arrow_phones(countries: np.ndarray, area: np.ndarray, sub: np.ndarray,
     """The five renderings of `phones` in Arrow (None where a value is missing: numpy path)."""
     if not len(countries):
         return None
-    encoded = pc.dictionary_encode(pa.array(countries, pa.string()))
+    encoded = pc.dictionary_encode(arrow_text(countries))
     if encoded.indices.null_count:
         return None
     codes = encoded.dictionary.to_pylist()
     dial = pa.array([str(_COUNTRY[c].dial) for c in codes], pa.string()).take(encoded.indices)
     trunk = pa.array([str(_COUNTRY[c].trunk) for c in codes], pa.string()).take(encoded.indices)
-    area_text, sub_text = pa.array(area), pa.array(sub)
-    if area_text.null_count or sub_text.null_count or not (
-            pa.types.is_string(area_text.type) and pa.types.is_string(sub_text.type)):
+    if not all(isinstance(v, str) for v in (*area.tolist(), *sub.tolist())):
         return None
+    area_text, sub_text = arrow_text(area), arrow_text(sub)
 
     def join(*parts: pa.Array | str) -> pa.Array:
         return pc.binary_join_element_wise(*parts, "")

@@ -19,6 +19,7 @@ from simulator.delivery import first_rows
 from simulator.frames import (
     NULL_DAY,
     Records,
+    arrow_text,
     few_objects,
     first_of_each,
     joined,
@@ -292,7 +293,7 @@ def webshop_users(people: People, ids: SourceIds, rng: np.random.Generator,
 def _zones(countries: np.ndarray) -> np.ndarray:
     if not len(countries):
         return np.zeros(0, dtype=object)
-    encoded = pc.dictionary_encode(pa.array(countries, pa.string()))
+    encoded = pc.dictionary_encode(arrow_text(countries))
     zones = np.array([ZONE[c] for c in encoded.dictionary.to_pylist()], dtype=object)
     return zones[encoded.indices.to_numpy(zero_copy_only=False)]
 

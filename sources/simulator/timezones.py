@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from simulator.frames import arrow_text
 from simulator.timeline import DAY
 
 _FIRST_DAY = 18_000  # 2019-04-14: tables cover this day onwards, far before any world
@@ -52,7 +53,7 @@ def offsets_by_zone(zones: np.ndarray, utc_seconds: np.ndarray, last_day: int) -
     out = np.zeros(len(utc_seconds), dtype=np.int64)
     if not len(zones):
         return out
-    encoded = pc.dictionary_encode(pa.array(np.asarray(zones, dtype=object), pa.string()))
+    encoded = pc.dictionary_encode(arrow_text(np.asarray(zones, dtype=object)))
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     for code, zone in enumerate(encoded.dictionary.to_pylist()):
         mask = codes == code

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from simulator.frames import Records, first_of_each, sort_order
+from simulator.frames import Records, arrow_text, first_of_each, sort_order
 from simulator.people import People
 from simulator.timeline import DAY, Timeline
 from simulator.timezones import offsets_by_zone
@@ -81,8 +81,8 @@ def customers_table(people: People) -> pa.Table:
 def _kept(records: Records, lost: np.ndarray | None) -> np.ndarray:
     if lost is None or not len(lost):
         return np.ones(len(records["_key"]), dtype=bool)
-    keys = pa.array(records["_key"], pa.string())
-    return ~pc.is_in(keys, value_set=pa.array(lost, pa.string())).to_numpy(zero_copy_only=False)
+    keys = arrow_text(records["_key"])
+    return ~pc.is_in(keys, value_set=arrow_text(lost)).to_numpy(zero_copy_only=False)
 
 
 def source_records_table(entities: dict[tuple[str, str], Records], people: People,
