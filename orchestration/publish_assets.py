@@ -89,7 +89,7 @@ def run_check_evaluations(
 def serving_marts(
     context: dg.AssetExecutionContext, warehouse: WarehouseConfig
 ) -> dg.MaterializeResult:
-    evaluations = run_check_evaluations(context.instance, context.run_id)
+    evaluations = run_check_evaluations(context.instance, context.run.run_id)
     checks_passed = audit_run(evaluations, audited_check_keys())
     result = publish(warehouse.settings(), checks_passed=checks_passed)
     context.log.info(
