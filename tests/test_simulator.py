@@ -368,3 +368,24 @@ def test_tiny_worlds_and_bad_arguments(tmp_path: Path) -> None:
     assert sum(summary.source_records.values()) > 0
     with pytest.raises(ValueError, match="customers >= 1"):
         simulate(tmp_path / "none", 0, 1, 2)
+
+
+def test_text_helpers_match_numpy_at_scale() -> None:
+    """Large numpy string arrays reach Arrow in chunks (as in 1M-customer worlds): the helpers
+    that replace numpy string code must cope and give numpy's answers."""
+    import numpy as np
+
+    from simulator.delivery import key_codes
+    from simulator.frames import arrow_text, few_objects, joined, numbered, sort_order
+
+    codes = np.array(["PL-COF-1-EUR", "PL-SER-2-CHF", "PL-COF-3-GBP"])[np.arange(3_000_000) % 3]
+    assert len(arrow_text(codes)) == len(codes)
+    shared = few_objects(codes)
+    assert shared.tolist()[:4] == codes.tolist()[:4] and len({id(v) for v in shared[:99]}) == 3
+    keys = np.array(["b|2", "a|10", "b|2", "a|9"], dtype=object)
+    assert (joined(np.array(["b", "a", "b", "a"], dtype=object), np.array([2, 10, 2, 9]), "|")
+            == keys).all()
+    assert (sort_order(keys) == np.argsort(keys.astype(str), kind="stable")).all()
+    assert key_codes(keys)[0] == key_codes(keys)[2] and len(set(key_codes(keys))) == 3
+    assert numbered("INV-", np.array([7, 1234567]), 7).tolist() == ["INV-0000007",
+                                                                      "INV-1234567"]
