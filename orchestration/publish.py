@@ -66,9 +66,10 @@ def publish(settings: Settings, *, checks_passed: int = 0) -> PublishResult:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex
-    published_at = datetime.now(UTC).replace(microsecond=0)
+    published_at = datetime.now(UTC)
     tmp_serving = data_dir / f"{settings.serving_path.name}.{token}.tmp"
-    stamp = f"{published_at:%Y%m%dT%H%M%SZ}-{token[:8]}"
+    # Sortable to the microsecond: pruning keeps the newest generations by name.
+    stamp = f"{published_at:%Y%m%dT%H%M%S%fZ}-{token[:8]}"
     tmp_exports = data_dir / f"exports.{token}.tmp"
     generation = data_dir / f"exports-{stamp}"
     load_dates = published_load_dates(settings)
@@ -100,6 +101,35 @@ def publish(settings: Settings, *, checks_passed: int = 0) -> PublishResult:
         published_at=published_at,
         checks_passed=checks_passed,
         exported_files={name: settings.exports_dir / f"{name}.parquet" for name in row_counts},
+    )
+
+
+@dataclass(frozen=True)
+class PublishedState:
+    """What the serving file holds now, read from its `_published` table (for the CLI)."""
+
+    published_at: datetime
+    row_counts: dict[str, int]
+    first_load_date: date | None
+    last_load_date: date | None
+
+
+def last_published(settings: Settings) -> PublishedState | None:
+    """The current serving state, or None when nothing was ever published."""
+    if not settings.serving_path.exists():
+        return None
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        rows = con.execute(
+            f"select published_at, mart, row_count, first_load_date, last_load_date "
+            f"from main.{PUBLISHED_TABLE} order by mart"
+        ).fetchall()
+    if not rows:
+        return None
+    return PublishedState(
+        published_at=rows[0][0].replace(tzinfo=UTC),
+        row_counts={mart: count for _, mart, count, _, _ in rows},
+        first_load_date=rows[0][3],
+        last_load_date=rows[0][4],
     )
 
 

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import LoadedWorld, pipeline_environment
 
-from orchestration.publish import AuditFailed, publish
+from orchestration.publish import AuditFailed, last_published, publish
 from orchestration.publish_assets import (
     SERVING_KEY,
     audit_run,
@@ -92,6 +92,9 @@ def test_publish_copies_marts_and_exports_exactly(world_copy: Settings) -> None:
         (name, count, 3) for name, (count, _) in expected.items()
     }
     assert all(days == len(result.load_dates) > 0 for _, _, days, _ in published)
+    state = last_published(world_copy)
+    assert state.row_counts == result.row_counts and state.published_at == result.published_at
+    assert state.last_load_date == result.load_dates[-1]
     # No temporary files left behind; exports is a symlink to a generation; two generations kept.
     publish(world_copy)
     publish(world_copy)
