@@ -107,11 +107,15 @@ def test_publish_copies_marts_and_exports_exactly(world_copy: Settings) -> None:
 READER = textwrap.dedent(
     """
     import sys, time, duckdb
-    con = duckdb.connect(sys.argv[1], read_only=True)
+    path, seconds, reconnect = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "reconnect"
+    con = duckdb.connect(path, read_only=True)
     print("ready", flush=True)
-    deadline = time.monotonic() + float(sys.argv[2])
+    deadline = time.monotonic() + seconds
     queries = 0
     while time.monotonic() < deadline:
+        if reconnect:  # a new reader each time: it must find a whole file, old or new
+            con.close()
+            con = duckdb.connect(path, read_only=True)
         con.execute("select count(*), sum(hash(c)) from dim_customers c").fetchone()
         con.execute("select * from _published").fetchall()
         queries += 1
@@ -120,19 +124,24 @@ READER = textwrap.dedent(
 )
 
 
-def test_reader_keeps_querying_while_publish_swaps(world_copy: Settings) -> None:
+def test_readers_keep_querying_while_publish_swaps(world_copy: Settings) -> None:
     publish(world_copy)
     first = world_copy.serving_path.stat().st_ino
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(world_copy.serving_path), "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    assert reader.stdout.readline().strip() == "ready"
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(world_copy.serving_path), "3", mode],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for mode in ("hold", "reconnect")
+    ]
+    for reader in readers:
+        assert reader.stdout.readline().strip() == "ready"
     publish(world_copy)
     publish(world_copy)
-    out, err = reader.communicate(timeout=30)
-    assert reader.returncode == 0, err
-    assert int(out.strip()) > 0
+    for reader in readers:
+        out, err = reader.communicate(timeout=30)
+        assert reader.returncode == 0, err
+        assert int(out.strip()) > 0
     assert world_copy.serving_path.stat().st_ino != first
     # A reader that opens now sees the newest publish.
     with duckdb.connect(str(world_copy.serving_path), read_only=True) as con:
