@@ -15,3 +15,14 @@
         or levenshtein({{ x }}, {{ y }}) <= 2
     )
 {%- endmacro %}
+
+
+{#- A role mailbox (info@, office@, sales@ …) is read by whoever staffs it: colleagues, or
+    namesakes at different companies, share it. It identifies no person, so no link is made on
+    it. -#}
+{% macro is_role_mailbox(email) -%}
+    {{ dbt.split_part(email, "'@'", 1) }} in (
+        'info', 'office', 'contact', 'sales', 'hello', 'admin', 'mail', 'service', 'support',
+        'team', 'accounts', 'billing', 'invoices', 'orders', 'kontakt', 'buero', 'post'
+    )
+{%- endmacro %}

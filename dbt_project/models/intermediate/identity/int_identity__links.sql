@@ -40,6 +40,10 @@ keys as (
         records.tax_id,
         {% for rule, key in contact_keys.items() %}
         case
+            {% if rule == 'email' -%}
+            -- a role mailbox (info@, office@ …) names a company's inbox, never one person
+            when {{ is_role_mailbox('records.email_key') }} then null
+            {% endif -%}
             when {{ rule }}_conflicts.shared_key is null then records.{{ key }}
             -- a shared key only links records with the same full name, or given name in a household
             when {{ rule }}_conflicts.has_family_conflict = 1 and records.name_key is not null
