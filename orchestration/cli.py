@@ -118,7 +118,8 @@ def demo(
     console.print(
         f"\n[bold]Results[/]\n  raw zone:    {settings.raw_dir}\n"
         f"  quarantine:  {settings.quarantine_dir}\n  ledger:      {settings.ledger_path}\n"
-        f"  warehouse:   {settings.warehouse_path}"
+        f"  warehouse:   {settings.warehouse_path}\n  serving:     {settings.serving_path}"
+        f" (read-only for BI)\n  exports:     {settings.exports_dir}"
     )
 
 
@@ -389,11 +390,13 @@ def _run_load(settings: Settings, dates: list[date]) -> None:
     if not report.succeeded:
         for failure in report.failures:
             console.print(f"[red]✗[/] {failure}")
+        _print_serving(settings, failed=True)
         _fail(f"load of {len(report.load_dates)} date(s) failed: {report.failures[0]}")
     console.print(
         f"[green]loaded[/] {len(report.load_dates)} load date(s): "
         f"{report.load_dates[0]} … {report.load_dates[-1]}"
     )
+    _print_serving(settings, failed=False)
     _print_headline(settings)
 
 
@@ -415,6 +418,27 @@ def _print_accounting(settings: Settings) -> None:
             str(row.files_duplicate),
         )
     console.print(table)
+
+
+def _print_serving(settings: Settings, *, failed: bool) -> None:
+    from orchestration.publish import last_published
+
+    state = last_published(settings)
+    if state is None:
+        console.print("nothing published yet")
+        return
+    what = (
+        f"{state.published_at:%Y-%m-%d %H:%M:%S} UTC "
+        f"(load dates {state.first_load_date} … {state.last_load_date})"
+    )
+    if failed:
+        console.print(f"[yellow]serving unchanged:[/] still serving the publish of {what}")
+        return
+    console.print(
+        f"[green]published[/] {len(state.row_counts)} marts to {settings.serving_path} at {what}"
+    )
+    for mart, rows in state.row_counts.items():
+        console.print(f"  {mart:<28} {rows:>10,} rows")
 
 
 def _print_headline(settings: Settings) -> None:
