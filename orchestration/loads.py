@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -9,6 +10,9 @@ from datetime import date
 import dagster as dg
 
 from orchestration.partitions import load_dates
+
+LAUNCHER_TAG = "cdw/launcher"
+PID_TAG = "cdw/pid"
 
 # Step-by-step DEBUG events belong in the run history (Dagster UI), not on the operator's screen.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -38,6 +42,7 @@ def run_load(
     ordered = sorted(set(dates))
     if not ordered:
         return LoadReport(load_dates=())
+    release_orphaned_runs(instance)
     keys = [d.isoformat() for d in ordered]
     instance.add_dynamic_partitions(load_dates.name, keys)
     run_ids: list[str] = []
@@ -50,6 +55,7 @@ def run_load(
             instance=instance,
             partition_key=load_date.isoformat(),
             run_config=QUIET,
+            tags={LAUNCHER_TAG: "cli", PID_TAG: str(os.getpid())},
             raise_on_error=False,
         )
         run_ids.append(result.run_id)
@@ -58,6 +64,40 @@ def run_load(
         if failures:
             return LoadReport(tuple(ordered), tuple(run_ids), failures, tuple(warnings))
     return LoadReport(tuple(ordered), tuple(run_ids), warnings=tuple(warnings))
+
+
+def release_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the in-process runs whose process died (a killed `cdw load`) and free their slots.
+
+    A run executed in process keeps the `warehouse` pool's only slot until it ends; a SIGKILL
+    means it never ends, and every later load would wait for that slot forever. Only runs that
+    `cdw` itself launched are touched, and only when their process is gone.
+    """
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
+            tags={LAUNCHER_TAG: "cli"},
+        )
+    )
+    released = []
+    for record in records:
+        run = record.dagster_run
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and not _process_alive(pid):
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            instance.report_run_failed(run, message=f"its process {pid} died (killed load)")
+            released.append(run.run_id)
+    return released
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
