@@ -20,10 +20,7 @@ final as (
         webshop_order_id,
         lower(trim(status)) as status,
         {{ to_utc('updated_at') }} as updated_at,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )

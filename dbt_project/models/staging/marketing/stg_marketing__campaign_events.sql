@@ -17,10 +17,7 @@ final as (
         {{ normalize_email('email') }} as email,
         lower(trim(event_type)) as event_type,
         {{ to_utc('occurred_at') }} as occurred_at,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )

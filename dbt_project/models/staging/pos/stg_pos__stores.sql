@@ -18,10 +18,7 @@ final as (
         {{ iso_code('country') }} as country,
         {{ iso_code('currency') }} as currency,
         timezone,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )

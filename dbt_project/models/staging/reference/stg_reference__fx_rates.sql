@@ -15,10 +15,7 @@ final as (
         rate_date,
         {{ iso_code('currency') }} as currency,
         units_per_eur,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )

@@ -18,10 +18,7 @@ final as (
         unit_cost,
         {{ iso_code('cost_currency') }} as cost_currency,
         list_price,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )

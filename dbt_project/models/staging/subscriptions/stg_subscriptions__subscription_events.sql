@@ -19,10 +19,7 @@ final as (
         lower(trim(event_type)) as event_type,
         {{ to_utc('occurred_at') }} as occurred_at,
         lower(trim(cancel_reason)) as cancel_reason,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )

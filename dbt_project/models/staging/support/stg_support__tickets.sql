@@ -25,10 +25,7 @@ final as (
         {{ clean_text('resolution') }} as resolution,
         {{ clean_text('order_ref') }} as order_ref,
         {{ to_utc('updated_at') }} as updated_at,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )

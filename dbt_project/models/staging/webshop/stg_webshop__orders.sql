@@ -19,10 +19,7 @@ final as (
         total_amount,
         lower(trim(status)) as status,
         {{ to_utc('updated_at') }} as updated_at,
-        _source_file,
-        _source_row,
-        _load_date,
-        {{ to_utc('_loaded_at') }} as _loaded_at
+        {{ lineage_columns() }}
     from versions
     where version_rank = 1
 )
