@@ -6,6 +6,8 @@ all derived from it. Contracts are validated on load; errors name the file and t
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -18,7 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "sources"
 
 ColumnType = Literal["string", "integer", "double", "decimal", "date", "timestamp", "boolean"]
-FileFormat = Literal["csv", "jsonl", "parquet", "sqlite"]
+FileFormat = Literal["csv", "jsonl", "parquet", "sqlite", "postgres", "mysql"]
+# Live databases: extracted into Parquet files in landing/ (orchestration/extract.py), then
+# ingested like any delivered file. docs/live-sources.md.
+LIVE_FORMATS = frozenset({"postgres", "mysql"})
+LIVE_CONTRACTS_DIR = CONTRACTS_DIR / "live"
 SemanticTag = Literal[
     "email",
     "phone",
@@ -37,6 +43,7 @@ SemanticTag = Literal[
     "amount",
     "pii",
 ]
+_log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -122,6 +129,19 @@ class GatePolicy(_Strict):
     )
 
 
+class Deletes(_Strict):
+    """How deleted rows of a live table show.
+
+    `soft`: `column` is a boolean (true = deleted) or a timestamp (set = deleted) of the table.
+    `key_diff`: rows are removed for real; every extraction also reads all primary keys in the
+    same snapshot, and keys still current in raw/ but gone from the table get a tombstone version
+    with `column` (a boolean contract column the extractor fills) set to true.
+    """
+
+    mode: Literal["soft", "key_diff"]
+    column: str
+
+
 class Entity(_Strict):
     name: str
     description: str
@@ -129,6 +149,16 @@ class Entity(_Strict):
     format: FileFormat
     files: str = Field(description="Glob, relative to landing/<system>/<YYYY-MM-DD>/.")
     table: str | None = Field(default=None, description="Table name, for sqlite deliveries.")
+    query: str | None = Field(
+        default=None, description="Live sources: a SELECT to extract instead of `table`."
+    )
+    deletes: Deletes | None = Field(default=None, description="Live sources: how deletes show.")
+    overlap_minutes: int = Field(
+        default=10,
+        ge=0,
+        description="Live sources: re-read this far below the watermark, for transactions that "
+        "commit after rows with a later cursor were extracted.",
+    )
     unnest: str | None = Field(
         default=None,
         description="jsonl only: a list field of each record; one output row per element.",
@@ -171,7 +201,30 @@ class Entity(_Strict):
             raise ValueError(f"entity {self.name!r}: format sqlite needs `table`")
         if self.unnest and self.format != "jsonl":
             raise ValueError(f"entity {self.name!r}: `unnest` is for jsonl deliveries")
+        if self.format in LIVE_FORMATS:
+            self._check_live(names)
         return self
+
+    def _check_live(self, names: list[str]) -> None:
+        if bool(self.table) == bool(self.query):
+            raise ValueError(f"entity {self.name!r}: a live source needs `table` or `query`")
+        if not self.cursor:
+            raise ValueError(f"entity {self.name!r}: a live source needs a `cursor` column")
+        if not self.files.endswith(".parquet"):
+            raise ValueError(
+                f"entity {self.name!r}: `files` of a live source globs its extracts (*.parquet)"
+            )
+        if self.deletes and self.deletes.column not in names:
+            raise ValueError(
+                f"entity {self.name!r}: deletes column {self.deletes.column!r} is not a column"
+            )
+        deletes = self.deletes
+        if deletes and deletes.mode == "key_diff" and self.column(deletes.column).type != "boolean":
+            raise ValueError(f"entity {self.name!r}: a key_diff deletes column is boolean")
+
+    @property
+    def is_live(self) -> bool:
+        return self.format in LIVE_FORMATS
 
 
 class SystemContract(_Strict):
@@ -179,6 +232,11 @@ class SystemContract(_Strict):
     description: str
     owner: str
     timezone: str = Field(default="UTC", description="Zone of naive timestamps in this system.")
+    connection_env: str | None = Field(
+        default=None,
+        description="Live sources: the environment variable holding the connection URL "
+        "(never the URL itself).",
+    )
     entities: tuple[Entity, ...]
     path: Path | None = Field(default=None, exclude=True)
 
@@ -193,6 +251,12 @@ class SystemContract(_Strict):
     @classmethod
     def _system_zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @model_validator(mode="after")
+    def _live_connection(self) -> SystemContract:
+        if any(e.is_live for e in self.entities) and not self.connection_env:
+            raise ValueError("a system with live entities needs `connection_env`")
+        return self
 
     def entity(self, name: str) -> Entity:
         for entity in self.entities:
@@ -240,3 +304,20 @@ def load_contracts(directory: Path | None = None) -> list[SystemContract]:
 def _load_all(directory: Path) -> tuple[SystemContract, ...]:
     paths = sorted(directory.glob("*.yml"))
     return tuple(load_contract(path) for path in paths)
+
+
+def load_live_contracts(directory: Path | None = None) -> list[SystemContract]:
+    """Live-database contracts (`sources/live/*.yml`) whose connection variable is set.
+
+    A contract whose variable is unset is skipped with one log line, so the embedded default
+    (`make demo`, no database servers) never needs them.
+    """
+    contracts = []
+    for contract in _load_all(Path(directory or LIVE_CONTRACTS_DIR).resolve()):
+        if os.environ.get(contract.connection_env or ""):
+            contracts.append(contract)
+        else:
+            _log.info(
+                "live source %s skipped: %s is not set", contract.system, contract.connection_env
+            )
+    return contracts
