@@ -443,7 +443,9 @@ def _write_partition(
     ):
         # Several files in one partition (a correction beside a daily file, two extracts): a
         # key loaded from an earlier file is a duplicate in the later one as well.
-        keys = _PartitionKeys(entity) if len(files) > 1 else None
+        # A live source's extracts hold one version per key each; later runs of the day add
+        # newer versions of the same keys, which raw keeps (staging takes the latest).
+        keys = _PartitionKeys(entity) if len(files) > 1 and not entity.is_live else None
         checks = [*validators, keys] if keys else list(validators)
         for landed in files:
             for check in checks:  # validators that name the file in their reasons (the gate)

@@ -76,6 +76,8 @@ def read_landed_file(
     if entity.format == "jsonl":
         return _read_jsonl(path, entity, shared_fields)
     readers = {"csv": _read_csv, "parquet": _read_parquet, "sqlite": _read_sqlite}
+    # live databases land as Parquet extracts (orchestration/extract.py)
+    readers |= {"postgres": _read_parquet, "mysql": _read_parquet}
     return readers[entity.format](path, entity)
 
 
