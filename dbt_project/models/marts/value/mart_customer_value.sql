@@ -75,8 +75,9 @@ segmented as (
             else 'hibernating'
         end as rfm_segment,
         -- purchase days expected over the horizon at the customer's own rate since the first
-        -- purchase (at least one purchase per age), weighted by whether they are still buying
-        (frequency + 1) * 1.0 / greatest(age_days, 1) * {{ var('clv_horizon_days') }}
+        -- purchase; the age counts as a year at least, so a customer first seen last week is
+        -- not projected to buy every week
+        (frequency + 1) * 1.0 / greatest(age_days, 365) * {{ var('clv_horizon_days') }}
             * average_purchase_amount as horizon_value_amount,
         case when days_since_last_purchase <= {{ var('churn_inactivity_days') }} then 1 else 0 end
             as is_recently_active_flag
