@@ -74,6 +74,14 @@ def simulate(
     defect_rate: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="Share of records given an injected defect.")
     ] = 0.002,
+    serve_db: Annotated[
+        bool,
+        typer.Option(
+            "--serve-db",
+            help="Also serve the CRM in PostgreSQL and the ERP in MariaDB (CDW_CRM_PG_URL, "
+            "CDW_ERP_MYSQL_URL; local servers by default), day by day: docs/live-sources.md.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate the operational systems: deliveries into landing/, ground truth into truth/."""
     from simulator import simulate as run_simulation
@@ -91,6 +99,11 @@ def simulate(
         )
     console.print(f"[green]simulated[/] {summary}")
     console.print(f"landing: {settings.landing_dir}\ntruth:   {settings.truth_dir}")
+    if serve_db:
+        from simulator.serve_db import serve
+
+        serve(settings.landing_dir, seed=seed, progress=lambda message: console.log(message))
+        console.print("[green]served[/] CRM in PostgreSQL, ERP in MariaDB (sources/live/)")
 
 
 @app.command()
