@@ -450,7 +450,10 @@ def _extract(
         tombstones = 0
         if entity.deletes and entity.deletes.mode == "key_diff":
             keys = db.table(_keys_select(db, entity))
-            deleted = _tombstones(settings, contract, entity, keys, snapshot_at)
+            # stamped in the table's own clock: its latest change seen, else the snapshot time
+            seen = high if isinstance(high, datetime) else lower
+            stamp = seen if isinstance(seen, datetime) else snapshot_at
+            deleted = _tombstones(settings, contract, entity, keys, stamp)
             chunks.write(deleted)
             tombstones = deleted.num_rows
         db.commit()
@@ -464,9 +467,13 @@ def _tombstones(
     contract: SystemContract,
     entity: Entity,
     keys: pa.Table,
-    snapshot_at: datetime,
+    stamp: datetime,
 ) -> pa.Table:
-    """A deleted version of every key current in raw/ but no longer in the table."""
+    """A deleted version of every key current in raw/ but no longer in the table.
+
+    Its cursor is `stamp`, or just after the key's last version when that is later, so the
+    deleted version is the latest one.
+    """
     assert entity.deletes is not None and entity.cursor is not None
     raw = settings.raw_dir / contract.system / entity.name
     if not any(raw.glob("*/*.parquet")):
@@ -505,7 +512,7 @@ def _tombstones(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("db_keys", db_keys)
-        return con.execute(sql, [snapshot_at.isoformat()]).to_arrow_table()
+        return con.sql(sql, params=[stamp.isoformat()]).to_arrow_table()
     finally:
         con.close()
 
