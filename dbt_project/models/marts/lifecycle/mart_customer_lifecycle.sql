@@ -1,5 +1,5 @@
 {#- Lifecycle stage of every customer at the end of every month from the month they became
-    known (first_seen_at) to the month of the as-of date, and the stage of the month before.
+    known (first_seen_at, or the first purchase if earlier) to the month of the as-of date, and the stage of the month before.
     Stage rules in _lifecycle__models.yml. One row per customer and month. -#}
 with customers as (select * from {{ ref('dim_customers') }}),
 purchase_days as (select * from {{ ref('int_analytics__customer_purchase_days') }}),
@@ -33,7 +33,11 @@ month_numbers as (
 
 bounds as (
     select
-        min(cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date)) as first_month,
+        least(
+            min(cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date)),
+            coalesce((select min(activity_month) from purchase_months),
+                     min(cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date)))
+        ) as first_month,
         max(cast({{ dbt.date_trunc('month', 'as_of.as_of_date') }} as date)) as last_month
     from customers
     cross join as_of
@@ -50,11 +54,22 @@ calendar as (
         <= bounds.last_month
 ),
 
+first_purchase_months as (
+    select customer_id, min(activity_month) as first_purchase_month
+    from purchase_months
+    group by customer_id
+),
+
+-- a customer's months start when they were first seen, or bought, whichever came first
 customer_months as (
     select customers.customer_id, calendar.activity_month
     from customers
+    left join first_purchase_months on customers.customer_id = first_purchase_months.customer_id
     inner join calendar
-        on calendar.activity_month >= cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date)
+        on calendar.activity_month >= least(
+            cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date),
+            coalesce(first_purchase_months.first_purchase_month,
+                     cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date)))
     cross join as_of
     where calendar.activity_month <= as_of.as_of_date
 ),
