@@ -58,11 +58,21 @@ telemetry:
 """
 
 
+# Optional: runs, events and schedules in PostgreSQL instead of SQLite files (docs/live-sources.md).
+DAGSTER_PG_STORAGE = """\
+storage:
+  postgres:
+    postgres_url:
+      env: DAGSTER_PG_URL
+"""
+
+
 def _ensure_dagster_home(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_INSTANCE_CONFIG)
+        storage = DAGSTER_PG_STORAGE if os.environ.get("DAGSTER_PG_URL") else ""
+        config.write_text(DAGSTER_INSTANCE_CONFIG + storage)
 
 
 @app.command()

@@ -12,7 +12,7 @@ from datetime import date
 
 import dagster as dg
 
-from orchestration.contracts import Entity, SystemContract, load_contracts
+from orchestration.contracts import Entity, SystemContract, load_contracts, load_live_contracts
 from orchestration.ingest import PartitionResult, ingest_partition
 from orchestration.partitions import load_dates
 from orchestration.resources import WarehouseConfig
@@ -60,7 +60,9 @@ def build_ingest_asset(contract: SystemContract, entity: Entity) -> dg.AssetsDef
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseConfig):
-        result = ingest_partition(
+        # a live database is extracted into landing/ first (orchestration/extract.py)
+        load = _load_live if entity.is_live else ingest_partition
+        result = load(
             warehouse.settings(), contract, entity, date.fromisoformat(context.partition_key)
         )
         for rebuilt in result.rebuilt_partitions:
@@ -71,6 +73,12 @@ def build_ingest_asset(contract: SystemContract, entity: Entity) -> dg.AssetsDef
         )
 
     return _ingest
+
+
+def _load_live(*args) -> PartitionResult:
+    from orchestration.extract import load_live_partition  # drivers load only when used
+
+    return load_live_partition(*args)
 
 
 def _metadata(result: PartitionResult) -> dict[str, object]:
@@ -138,6 +146,6 @@ def _gate_check(result: PartitionResult) -> dg.AssetCheckResult:
 def build_ingest_assets() -> list[dg.AssetsDefinition]:
     return [
         build_ingest_asset(contract, entity)
-        for contract in load_contracts()
+        for contract in [*load_contracts(), *load_live_contracts()]
         for entity in contract.entities
     ]
