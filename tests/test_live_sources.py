@@ -7,6 +7,7 @@ The CRM and ERP are served by `simulator.serve_db` from the session's small simu
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -173,7 +174,7 @@ def _kill_extraction(db: LiveDb) -> None:
 
 
 def test_postgres_full_then_incremental_loads_equal_the_database(
-    simulated_world: Settings, settings: Settings, pg: LiveDb
+    simulated_world: Settings, settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serve_db.create_schemas(pg.con, None)
     days = _days(simulated_world)
@@ -195,6 +196,40 @@ def test_postgres_full_then_incremental_loads_equal_the_database(
     assert per_day[days[0]] > 3 * max(per_day[d] for d in days[1:])  # not full reloads
     tombstones = [r for r in raw_contacts if r["is_deleted"]]
     assert len(tombstones) == deleted["contacts"]
+    _check_dbt_models(settings, pg, monkeypatch)
+
+
+def _check_dbt_models(settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staging = the database now; the history has one current row per existing account."""
+    from test_dbt_build import run_dbt
+
+    monkeypatch.setenv("CDW_CRM_PG_URL", pg.url)  # enables the live models
+    models = "stg_crm_live__accounts stg_crm_live__contacts int_crm_live__account_history"
+    result = run_dbt(settings.data_dir, "build", "--select", *models.split())
+    assert result.success, result.exception
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        staged = dict(
+            con.sql("SELECT account_id, updated_at FROM staging.stg_crm_live__accounts").fetchall()
+        )
+        contacts = {
+            r[0]
+            for r in con.sql("SELECT contact_id FROM staging.stg_crm_live__contacts").fetchall()
+        }
+        history = con.sql(
+            "SELECT account_id, valid_from, valid_to, is_current "
+            "FROM intermediate.int_crm_live__account_history ORDER BY account_id, valid_from"
+        ).fetchall()
+    database = _database(pg, CRM, "accounts")
+    assert {k: _norm(v.replace(tzinfo=UTC)) for k, v in staged.items()} == {
+        k: row[CRM.entity("accounts").column_names.index("updated_at")]
+        for k, row in database.items()
+    }
+    assert contacts == set(_database(pg, CRM, "contacts"))
+    current = [row[0] for row in history if row[3]]
+    assert sorted(current) == sorted(database)  # one current row per existing account, no more
+    for earlier, later in itertools.pairwise(history):
+        if earlier[0] == later[0]:
+            assert earlier[2] == later[1] and not earlier[3]  # contiguous, closed
 
 
 def test_a_crash_after_the_raw_write_re_extracts_and_stays_exact(
