@@ -163,22 +163,61 @@ def _read_csv(path: Path, entity: Entity) -> ReadResult:
 
 @contextmanager
 def _as_utf8(path: Path, encoding: str) -> Iterator[Path]:
-    """DuckDB reads UTF-8 only; transcode other declared encodings to a temporary copy."""
-    if codecs.lookup(encoding).name == "utf-8":
-        yield path
-        return
+    """The file as DuckDB can read it: UTF-8, with one kind of line ending.
+
+    DuckDB reads UTF-8 only, so other declared encodings are transcoded to a temporary copy.
+    Its CSV reader also fails on a file that mixes CRLF and LF (a file concatenated from two
+    systems); such a file is read from a copy whose CRLFs are LFs. Each line keeps its number,
+    so `_source_row` and the row numbers in rejects stay those of the delivered file.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / path.name
-        with (
-            path.open(encoding=encoding, errors="strict", newline="") as src,
-            target.open("w", encoding="utf-8", newline="") as dst,
-        ):
-            try:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-            except UnicodeDecodeError as exc:
-                raise UnreadableFile(f"not valid {encoding}: {exc}") from exc
-        yield target
+        readable = path
+        if codecs.lookup(encoding).name != "utf-8":
+            readable = Path(tmp) / f"utf8-{path.name}"
+            _transcode(path, readable, encoding)
+        if _mixes_line_endings(readable):
+            normalised = Path(tmp) / f"lf-{path.name}"
+            _crlf_to_lf(readable, normalised)
+            readable = normalised
+        yield readable
+
+
+_CHUNK = 1 << 22
+
+
+def _transcode(source: Path, target: Path, encoding: str) -> None:
+    with (
+        source.open(encoding=encoding, errors="strict", newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        try:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(f"not valid {encoding}: {exc}") from exc
+
+
+def _mixes_line_endings(path: Path) -> bool:
+    """True when some lines end in CRLF and others in a bare LF."""
+    crlf = lf = 0
+    after_cr = False
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            lf += chunk.count(b"\n")
+            crlf += chunk.count(b"\r\n") + (after_cr and chunk.startswith(b"\n"))
+            after_cr = chunk.endswith(b"\r")
+    return 0 < crlf < lf
+
+
+def _crlf_to_lf(source: Path, target: Path) -> None:
+    with source.open("rb") as src, target.open("wb") as dst:
+        pending = b""
+        while chunk := src.read(_CHUNK):
+            chunk = pending + chunk
+            # A CR at the end of a chunk may start a CRLF split across two chunks.
+            pending = b"\r" if chunk.endswith(b"\r") else b""
+            dst.write(chunk[: len(chunk) - len(pending)].replace(b"\r\n", b"\n"))
+        dst.write(pending)
 
 
 def _csv_header(path: Path, delimiter: str, quote: str) -> list[str]:
