@@ -28,7 +28,9 @@ import logging
 import os
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -277,10 +279,16 @@ def _select(db: _Database, entity: Entity, where: str | None) -> str:
     deleted = (
         entity.deletes.column if entity.deletes and entity.deletes.mode == "key_diff" else None
     )
-    items = [
-        f"false AS {db.quote(c.source_name)}" if c.name == deleted else db.quote(c.source_name)
-        for c in entity.columns
-    ]
+    items = []
+    for c in entity.columns:
+        name = db.quote(c.source_name)
+        if c.name == deleted:
+            items.append(f"false AS {name}")
+        elif c.type == "decimal" and isinstance(db, _Postgres):
+            # ADBC hands numeric out as text anyway (an opaque type); the cast is cheaper
+            items.append(f"CAST({name} AS text) AS {name}")
+        else:
+            items.append(name)
     source = db.quote(entity.table) if entity.table else f"({entity.query}) AS src"
     sql = f"SELECT {', '.join(items)} FROM {source}"
     return f"{sql} WHERE {where}" if where else sql
@@ -315,7 +323,11 @@ def _mark_text(value: datetime | int) -> str:
 
 
 class _Chunks:
-    """Hidden Parquet chunk files, put in place together by `publish()`."""
+    """Hidden Parquet chunk files, put in place together by `publish()`.
+
+    Batches are written by one background thread (Parquet encoding releases the GIL), so the
+    database keeps streaming meanwhile; at most two batches wait, so memory stays flat.
+    """
 
     def __init__(self, folder: Path, entity: Entity, chunk_rows: int) -> None:
         self.folder = folder
@@ -325,6 +337,8 @@ class _Chunks:
         self.hidden: list[Path] = []
         self.writer: pq.ParquetWriter | None = None
         self.rows_in_chunk = 0
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract-writer")
+        self.pending: deque[Future[None]] = deque()
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob(f".{self.prefix}*.part"):  # left by a failed run
             stale.unlink()
@@ -332,6 +346,18 @@ class _Chunks:
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if not batch.num_rows:
             return
+        self.pending.append(self.pool.submit(self._write, batch))
+        while len(self.pending) > 2:
+            self.pending.popleft().result()
+
+    def _drain(self) -> None:
+        try:
+            while self.pending:
+                self.pending.popleft().result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _write(self, batch: pa.RecordBatch | pa.Table) -> None:
         full = self.rows_in_chunk >= self.chunk_rows
         if self.writer is None or full or batch.schema != self.writer.schema:
             self._roll(batch.schema)
@@ -352,6 +378,7 @@ class _Chunks:
             self.writer = None
 
     def publish(self) -> tuple[Path, ...]:
+        self._drain()
         self._close()
         placed = []
         for hidden in self.hidden:
@@ -363,6 +390,8 @@ class _Chunks:
         return tuple(placed)
 
     def discard(self) -> None:
+        with contextlib.suppress(Exception):  # the failure being handled is the one to report
+            self._drain()
         self._close()
         for hidden in self.hidden:
             hidden.unlink(missing_ok=True)
