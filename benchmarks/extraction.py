@@ -132,6 +132,8 @@ def entities() -> dict:
 
 
 def child_extract(table: str, data_dir: Path) -> dict:
+    import adbc_driver_postgresql.dbapi  # noqa: F401 - imported before the clock, like psycopg2
+
     from orchestration.extract import extract_entity
     from orchestration.settings import Settings
 

@@ -502,6 +502,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--show", type=Path, help="print a stored result beside its previous one; run nothing"
     )
+    parser.add_argument(
+        "--extraction",
+        action="store_true",
+        help="instead of a world: extraction from PostgreSQL beside COPY TO STDOUT "
+        "(benchmarks/extraction.py; --customers, default 100000)",
+    )
     return parser.parse_args(argv)
 
 
@@ -509,6 +515,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.show:
         return show(args.show)
+    if args.extraction:
+        from benchmarks import extraction
+
+        data_root = Path(os.environ.get("CDW_DATA_DIR", PROJECT_DIR / "data")) / "bench"
+        work_dir = (args.work_dir or data_root) / "extraction"
+        path = extraction.run(args.customers or 100_000, work_dir.resolve(), args.results_dir)
+        print(f"results: {path}")
+        return 0
     scales = [
         s.strip().upper()
         for value in (args.scale or ["S,M"])
