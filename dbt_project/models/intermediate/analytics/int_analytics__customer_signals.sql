@@ -77,6 +77,12 @@ ticket_summary as (
     group by tickets.customer_id
 ),
 
+purchase_span as (
+    select customer_id, min(purchase_date) as first_purchase_date, max(purchase_date) as last_purchase_date
+    from purchase_days
+    group by customer_id
+),
+
 primary_line as (
     select customer_id, product_line from product_lines where is_primary_line
 ),
@@ -86,8 +92,8 @@ final as (
         customers.customer_id,
         customers.customer_segment,
         as_of.as_of_date,
-        totals.first_purchase_date,
-        totals.last_purchase_date,
+        purchase_span.first_purchase_date,
+        purchase_span.last_purchase_date,
         cast(coalesce(totals.lifetime_revenue, 0) as {{ money_type() }}) as lifetime_revenue_amount,
         primary_line.product_line as primary_product_line,
         coalesce(subscription_summary.subscription_count, 0) as subscription_count,
@@ -104,6 +110,7 @@ final as (
     from customers
     cross join as_of
     left join totals on customers.customer_id = totals.customer_id
+    left join purchase_span on customers.customer_id = purchase_span.customer_id
     left join primary_line on customers.customer_id = primary_line.customer_id
     left join subscription_summary on customers.customer_id = subscription_summary.customer_id
     left join last_cancel on customers.customer_id = last_cancel.customer_id
