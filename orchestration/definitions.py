@@ -14,6 +14,6 @@ defs = dg.Definitions(
     assets=[*build_ingest_assets(), warehouse_models, serving_marts],
     jobs=all_jobs,
     schedules=[daily_load_schedule],
-    sensors=[new_delivery_sensor],
+    sensors=[new_delivery_sensor, run_failure_alert],
     resources={"warehouse": warehouse_config(), "dbt": dbt_resource()},
 )
