@@ -26,3 +26,37 @@ def new_delivery_sensor(
         run_requests=[dg.RunRequest(partition_key=d, run_key=f"delivery:{d}") for d in new],
         dynamic_partitions_requests=[load_dates.build_add_request(new)],
     )
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert",
+    minimum_interval_seconds=30,
+    monitor_all_code_locations=False,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records every failed run (job, failed steps, error) in data/alerts.jsonl; "
+    "`cdw status` shows the latest.",
+)
+def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseConfig) -> None:
+    from orchestration.alerts import Alert, now_iso, record_alert
+
+    steps = tuple(
+        event.step_key for event in context.get_step_failure_events() if event.step_key
+    )
+    # The run's own failure message names what went wrong; a step's error is more precise.
+    errors = [
+        event.step_failure_data.error.message.strip()
+        for event in context.get_step_failure_events()
+        if event.step_failure_data and event.step_failure_data.error
+    ]
+    message = errors[0] if errors else (context.failure_event.message or "run failed")
+    path = record_alert(
+        warehouse.settings(),
+        Alert(
+            run_id=context.dagster_run.run_id,
+            job=context.dagster_run.job_name,
+            failed_steps=steps,
+            error=message,
+            failed_at=now_iso(),
+        ),
+    )
+    context.log.info(f"alert for run {context.dagster_run.run_id} recorded in {path}")
