@@ -82,7 +82,9 @@ def pareto_chart(
         step = max(1, len(points) // 400)  # a few hundred points draw the curve exactly enough
         sampled = points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in sampled)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{ACCENT}" stroke-width="2.5"/>')
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{ACCENT}" stroke-width="2.5"/>'
+        )
         at = cumulative_shares[max(0, min(n - 1, round(marker_share * n) - 1))]
         mx, my = xy(marker_share, at)
         parts.append(
@@ -101,10 +103,18 @@ def pareto_chart(
     for frac in (0, 0.25, 0.5, 0.75, 1):
         x, y = xy(frac, frac)
         parts.append(_text(left - 6, y + 4, f"{frac:.0%}", size=10, anchor="end", fill=MUTED))
-        parts.append(_text(x, top + plot_h + 14, f"{frac:.0%}", size=10, anchor="middle", fill=MUTED))
+        parts.append(
+            _text(x, top + plot_h + 14, f"{frac:.0%}", size=10, anchor="middle", fill=MUTED)
+        )
     parts.append(
-        _text(left + plot_w / 2, height - 4, "share of customers (by revenue)", size=11,
-              anchor="middle", fill=MUTED)
+        _text(
+            left + plot_w / 2,
+            height - 4,
+            "share of customers (by revenue)",
+            size=11,
+            anchor="middle",
+            fill=MUTED,
+        )
     )
     return _svg(name, title, width, height, "".join(parts))
 
@@ -137,18 +147,28 @@ def column_line_chart(
             )
             if i % max(1, n // 12) == 0 or i == n - 1:
                 parts.append(
-                    _text(left + i * slot + slot / 2, top + plot_h + 14, labels[i], size=10,
-                          anchor="middle", fill=MUTED)
+                    _text(
+                        left + i * slot + slot / 2,
+                        top + plot_h + 14,
+                        labels[i],
+                        size=10,
+                        anchor="middle",
+                        fill=MUTED,
+                    )
                 )
         points = " ".join(
             f"{left + i * slot + slot / 2:.1f},{top + (1 - v / top_line) * plot_h:.1f}"
             for i, v in enumerate(line)
         )
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{ACCENT_2}" stroke-width="2.5"/>')
-        parts.append(_text(left - 6, top + 10, column_label(top_col), size=10, anchor="end",
-                           fill=MUTED))
-        parts.append(_text(left + plot_w + 6, top + 10, line_label(top_line), size=10,
-                           fill=ACCENT_2))
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{ACCENT_2}" stroke-width="2.5"/>'
+        )
+        parts.append(
+            _text(left - 6, top + 10, column_label(top_col), size=10, anchor="end", fill=MUTED)
+        )
+        parts.append(
+            _text(left + plot_w + 6, top + 10, line_label(top_line), size=10, fill=ACCENT_2)
+        )
     return _svg(name, title, width, height, "".join(parts))
 
 
@@ -167,14 +187,30 @@ def heat_map(
     height = top + cell_h * len(row_labels) + 8
     parts = []
     for j, label in enumerate(column_labels):
-        parts.append(_text(left + note_w + j * cell_w + cell_w / 2, top - 8, label, size=11,
-                           anchor="middle", fill=MUTED))
+        parts.append(
+            _text(
+                left + note_w + j * cell_w + cell_w / 2,
+                top - 8,
+                label,
+                size=11,
+                anchor="middle",
+                fill=MUTED,
+            )
+        )
     for i, label in enumerate(row_labels):
         y = top + i * cell_h
         parts.append(_text(left - 6, y + cell_h * 0.68, label, size=11, anchor="end"))
         if i < len(row_notes):
-            parts.append(_text(left + note_w - 8, y + cell_h * 0.68, row_notes[i], size=11,
-                               anchor="end", fill=MUTED))
+            parts.append(
+                _text(
+                    left + note_w - 8,
+                    y + cell_h * 0.68,
+                    row_notes[i],
+                    size=11,
+                    anchor="end",
+                    fill=MUTED,
+                )
+            )
         for j, value in enumerate(cells[i]):
             x = left + note_w + j * cell_w
             if value is None:
@@ -182,8 +218,14 @@ def heat_map(
             parts.append(
                 f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{_blue(value)}" rx="2"/>'
-                + _text(x + cell_w / 2, y + cell_h * 0.68, f"{value:.0%}", size=11,
-                        anchor="middle", fill="#ffffff" if value > 0.45 else INK)
+                + _text(
+                    x + cell_w / 2,
+                    y + cell_h * 0.68,
+                    f"{value:.0%}",
+                    size=11,
+                    anchor="middle",
+                    fill="#ffffff" if value > 0.45 else INK,
+                )
             )
     return _svg(name, title, width, height, "".join(parts))
 
@@ -200,10 +242,14 @@ def _grid(left: float, top: float, w: float, h: float, *, vertical: bool = True)
     lines = []
     for frac in (0, 0.25, 0.5, 0.75, 1):
         y = top + frac * h
-        lines.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + w}" y2="{y:.1f}" stroke="{GRID}"/>')
+        lines.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + w}" y2="{y:.1f}" stroke="{GRID}"/>'
+        )
         if vertical:
             x = left + frac * w
-            lines.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + h}" stroke="{GRID}"/>')
+            lines.append(
+                f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + h}" stroke="{GRID}"/>'
+            )
     return "".join(lines)
 
 

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from html import escape
 from pathlib import Path
 
@@ -143,9 +142,12 @@ def collect(settings: Settings, now: datetime | None = None) -> ReportData:
         published_at, as_of = db.execute(
             "select max(published_at), max(last_load_date) from marts._published"
         ).fetchone()
-        currency = db.execute(
-            "select any_value(reporting_currency) from marts.mart_revenue_per_customer"
-        ).fetchone()[0] or settings.reporting_currency
+        currency = (
+            db.execute(
+                "select any_value(reporting_currency) from marts.mart_revenue_per_customer"
+            ).fetchone()[0]
+            or settings.reporting_currency
+        )
         anchor = db.execute("select max(revenue_date) from marts.fct_revenue").fetchone()[0]
         if anchor is None:
             raise NoServingData("the published marts hold no revenue yet")
@@ -270,8 +272,14 @@ def _kpis(db: duckdb.DuckDBPyConnection, anchor: date) -> list[Kpi]:
             "share",
             note="latest quarter vs same quarter a year earlier; change vs previous quarter",
         ),
-        Kpi("Churn rate", churn["current"], churn["previous"], "share", higher_is_better=False,
-            note="of customers active at the start of the period"),
+        Kpi(
+            "Churn rate",
+            churn["current"],
+            churn["previous"],
+            "share",
+            higher_is_better=False,
+            note="of customers active at the start of the period",
+        ),
     ]
 
 
@@ -488,8 +496,9 @@ def _header(data: ReportData) -> str:
         f"<p class='sub'>Executive report · data as of load date "
         f"<strong>{data.as_of_date:%d %B %Y}</strong> · amounts in "
         f"<strong>{escape(data.currency)}</strong></p></div>"
-        f"<div class='period'>Period <strong>{data.period_start:%d %b %Y} – "
-        f"{data.period_end:%d %b %Y}</strong><br>compared with {data.previous_start:%d %b %Y} – "
+        f"<div class='period'>Period <strong>{data.period_start:%d %b %Y} &ndash; "
+        f"{data.period_end:%d %b %Y}</strong><br>compared with "
+        f"{data.previous_start:%d %b %Y} &ndash; "
         f"{data.previous_end:%d %b %Y}</div></header>"
     )
 
@@ -609,18 +618,20 @@ def _churn_section(data: ReportData) -> str:
             for reason, customers, lost in data.churn_by_reason
         ],
     )
-    rows = "".join(
-        f"<tr><td>{escape(str(c['customer_name'] or c['customer_id']))}"
-        f"<div class='muted'>{escape(c['customer_id'])} · {escape(c['customer_segment'] or '')}"
-        f"</div></td>"
-        f"<td class='num'>{_money(c['lifetime_revenue'], data.currency)}</td>"
-        f"<td class='num'>{_money(c['t12m_revenue'], data.currency)}</td>"
-        f"<td>{escape(c['churn_status_rule'].replace('_', ' '))}</td>"
-        f"<td class='num'>{c['unresolved_ticket_count']}</td>"
-        f"<td class='num'>{'' if c['days_since_last_purchase'] is None else c['days_since_last_purchase']}"
-        "</td></tr>"
-        for c in data.at_risk
-    ) or "<tr><td colspan='6'>No customer is at risk.</td></tr>"
+    rows = (
+        "".join(
+            f"<tr><td>{escape(str(c['customer_name'] or c['customer_id']))}"
+            f"<div class='muted'>{escape(c['customer_id'])} · {escape(c['customer_segment'] or '')}"
+            f"</div></td>"
+            f"<td class='num'>{_money(c['lifetime_revenue'], data.currency)}</td>"
+            f"<td class='num'>{_money(c['t12m_revenue'], data.currency)}</td>"
+            f"<td>{escape(c['churn_status_rule'].replace('_', ' '))}</td>"
+            f"<td class='num'>{c['unresolved_ticket_count']}</td>"
+            f"<td class='num'>{_blank_none(c['days_since_last_purchase'])}</td></tr>"
+            for c in data.at_risk
+        )
+        or "<tr><td colspan='6'>No customer is at risk.</td></tr>"
+    )
     table = (
         "<table><thead><tr><th>Customer</th><th class='num'>Lifetime revenue</th>"
         "<th class='num'>Last 12 months</th><th>Why at risk</th><th class='num'>Open tickets</th>"
@@ -651,13 +662,17 @@ def _operations_section(data: ReportData) -> str:
         f"<td><span class='state {f.state}'>{f.state}</span></td></tr>"
         for f in data.freshness
     )
-    rejected = "".join(
-        f"<tr><td>{escape(r.system)}/{escape(r.entity)}</td><td class='num'>{r.files}</td>"
-        f"<td class='num'>{r.rows_read:,}</td><td class='num'>{r.rows_quarantined:,}</td>"
-        f"<td class='num'>{r.files_rejected}</td><td class='muted'>{escape(r.reasons)}</td></tr>"
-        for r in data.rejections
-        if r.rows_quarantined or r.files_rejected
-    ) or "<tr><td colspan='6'>The gates rejected nothing in this load.</td></tr>"
+    rejected = (
+        "".join(
+            f"<tr><td>{escape(r.system)}/{escape(r.entity)}</td><td class='num'>{r.files}</td>"
+            f"<td class='num'>{r.rows_read:,}</td><td class='num'>{r.rows_quarantined:,}</td>"
+            f"<td class='num'>{r.files_rejected}</td>"
+            f"<td class='muted'>{escape(r.reasons)}</td></tr>"
+            for r in data.rejections
+            if r.rows_quarantined or r.files_rejected
+        )
+        or "<tr><td colspan='6'>The gates rejected nothing in this load.</td></tr>"
+    )
     total_read = sum(r.rows_read for r in data.rejections)
     total_q = sum(r.rows_quarantined for r in data.rejections)
     return (
@@ -701,6 +716,10 @@ def _definitions(data: ReportData) -> str:
         f"<p class='muted'>Built {data.generated_at:%Y-%m-%d %H:%M} UTC from the serving database "
         f"published {data.published_at:%Y-%m-%d %H:%M} UTC.</p></footer>"
     )
+
+
+def _blank_none(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def _card(title: str, body: str, caption: str, *, wide: bool = False) -> str:

@@ -39,9 +39,7 @@ def new_delivery_sensor(
 def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseConfig) -> None:
     from orchestration.alerts import Alert, now_iso, record_alert
 
-    steps = tuple(
-        event.step_key for event in context.get_step_failure_events() if event.step_key
-    )
+    steps = tuple(event.step_key for event in context.get_step_failure_events() if event.step_key)
     # The run's own failure message names what went wrong; a step's error is more precise.
     errors = [
         event.step_failure_data.error.message.strip()
