@@ -179,6 +179,64 @@ def status() -> None:
     _print_status(report)
 
 
+@app.command()
+def report(
+    open_path: Annotated[
+        bool,
+        typer.Option(
+            "--open-path",
+            help="Print only the report's path (for a shell: `xdg-open $(cdw report --open-path)`).",
+        ),
+    ] = False,
+) -> None:
+    """Rebuild the executive revenue-per-customer report from the current serving file.
+
+    Reads only the published serving database (read-only) and the ledger, writes
+    data/reports/revenue-per-customer-<load date>.html (one self-contained file, no network)
+    and prints its path. A load rebuilds it after every publish; this command is for a rebuild
+    by hand, e.g. after a change of the report's layout.
+    """
+    from orchestration.report import NoServingData, build_report
+
+    settings = Settings.from_env()
+    try:
+        path = build_report(settings)
+    except NoServingData as exc:
+        _fail(str(exc))
+    if open_path:
+        print(path)
+        return
+    console.print(f"[green]report[/] {path}")
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def bench(
+    ctx: typer.Context,
+    scale: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="S, M, L or XL (benchmarks/README.md); repeat for several. Default: S and M."
+        ),
+    ] = None,
+) -> None:
+    """Run the benchmarks (python -m benchmarks.run): a simulated world per scale, timed.
+
+    Results (wall time per step, rows per second, peak memory, ratios to the previous run) go to
+    benchmarks/results/. Other options pass through, e.g. `cdw bench --scale S --phases load`;
+    `python -m benchmarks.run --help` lists them. Takes minutes (S) to an hour (XL).
+    """
+    import subprocess
+
+    command = [sys.executable, "-m", "benchmarks.run"]
+    for one in scale or ["S", "M"]:
+        command += ["--scale", one]
+    code = subprocess.call([*command, *ctx.args])
+    if code:
+        _fail(f"benchmarks exited with status {code}; see the output above")
+
+
 quarantine_app = typer.Typer(
     help="Inspect quarantined rows and re-ingest a partition after a fix.", no_args_is_help=True
 )
