@@ -144,6 +144,16 @@ def demo(
         f"  warehouse:   {settings.warehouse_path}\n  serving:     {settings.serving_path}"
         f" (read-only for BI)\n  exports:     {settings.exports_dir}"
     )
+    _print_report_path(settings)
+
+
+def _print_report_path(settings: Settings) -> None:
+    """The executive report the load's publish built (the newest in data/reports/)."""
+    reports = sorted(settings.reports_dir.glob("revenue-per-customer-*.html"))
+    if reports:
+        console.print(f"  report:      {reports[-1]}")
+    else:
+        console.print("  report:      not built (nothing published); run `cdw report`")
 
 
 @app.command()
@@ -232,7 +242,9 @@ def bench(
     command = [sys.executable, "-m", "benchmarks.run"]
     for one in scale or ["S", "M"]:
         command += ["--scale", one]
-    code = subprocess.call([*command, *ctx.args])
+    from orchestration.settings import PROJECT_DIR
+
+    code = subprocess.call([*command, *ctx.args], cwd=PROJECT_DIR)
     if code:
         _fail(f"benchmarks exited with status {code}; see the output above")
 
