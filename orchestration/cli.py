@@ -187,6 +187,34 @@ def status() -> None:
     if not report.loaded_anything:
         _fail(f"nothing loaded yet in {settings.data_dir}; run `cdw load` (or `cdw demo`)")
     _print_status(report)
+    _print_alerts(settings)
+
+
+def _print_alerts(settings: Settings, limit: int = 5) -> None:
+    """The latest run-failure alerts (the run_failure_alert sensor writes data/alerts.jsonl)."""
+    from orchestration.alerts import alerts_path, read_alerts
+
+    alerts = read_alerts(settings, limit=limit)
+    if not alerts:
+        console.print("alerts: none (failed runs are recorded in data/alerts.jsonl)")
+        return
+    table = Table(title=f"Latest run-failure alerts ({alerts_path(settings)})")
+    for column in ("failed at", "job", "run", "failed steps", "error"):
+        table.add_column(column)
+    for alert in reversed(alerts):
+        table.add_row(
+            alert.failed_at,
+            alert.job,
+            alert.run_id[:8],
+            escape(", ".join(alert.failed_steps)),
+            escape(_first_error_line(alert.error)),
+        )
+    console.print(table)
+
+
+def _first_error_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[0][:160] if lines else ""
 
 
 @app.command()
@@ -195,7 +223,7 @@ def report(
         bool,
         typer.Option(
             "--open-path",
-            help="Print only the report's path (for a shell: `xdg-open $(cdw report --open-path)`).",
+            help="Print only the report's path, e.g. for `xdg-open $(cdw report --open-path)`.",
         ),
     ] = False,
 ) -> None:
