@@ -11,7 +11,7 @@ export CDW_REPORTING_CURRENCY ?= EUR
 # dagster-dbt looks for `dbt` on PATH during `dagster dev`.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test lint ui bench docs clean
+.PHONY: install chromium demo test lint ui bench docs clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cdw demo
 
-test: $(STAMP)
+# tests/test_report.py renders the executive report in Debian's headless Chromium (we run as root).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check orchestration sources tests benchmarks
 	$(BIN)/pytest
 
@@ -38,6 +44,13 @@ ui: $(STAMP)
 # `make bench` runs S then M; `make bench SCALE=L` one scale (benchmarks/README.md).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(filter file,$(origin SCALE)),--scale S --scale M,--scale $(SCALE))
+
+# dbt docs, offline: one static_index.html with manifest and catalog inlined (docs/bi.md).
+# The catalog comes from the warehouse when a load built it, else only the YAML documentation.
+docs: $(STAMP)
+	$(BIN)/dbt docs generate --static --target-path docs/site --quiet \
+	  $(if $(wildcard $(CDW_DATA_DIR)/warehouse.duckdb),,--empty-catalog)
+	@echo "dbt docs: docs/site/static_index.html"
 
 clean:
 	rm -rf data target logs
