@@ -129,6 +129,20 @@ def load(
 
 
 @app.command()
+def publish() -> None:
+    """Publish the last audited warehouse build again (a lost serving file or exports)."""
+    from orchestration.publish import RepublishRefused, republish
+    from orchestration.publish_assets import audited_check_names
+
+    settings = Settings.from_env()
+    try:
+        republish(settings, audited_check_names())
+    except RepublishRefused as refused:
+        _fail(f"not published: {refused}")
+    _print_serving(settings, failed=False)
+
+
+@app.command()
 def demo(
     customers: Annotated[int, typer.Option(min=10)] = 2000,
     days: Annotated[int, typer.Option(min=0)] = 7,
@@ -384,6 +398,26 @@ def quarantine_release(
     )
 
 
+def _print_freshness_checks(report: Status) -> None:
+    """The freshness checks as the last load judged them (as of the end of its load date)."""
+    stale = [f for f in report.at_last_load if f.state != "ok"]
+    as_of = f"as of the end of {report.last_load.load_date}"
+    if not stale:
+        console.print(f"freshness checks at the last load ({as_of}): every source fresh")
+        return
+    console.print(f"freshness checks at the last load ({as_of}):")
+    for f in stale:
+        colour, label = (
+            ("red", "error (blocks publish)") if f.state == "error" else ("yellow", "warn")
+        )
+        latest = f.latest_load_date or "never"
+        console.print(
+            f"  [{colour}]{label}[/] {f.system}/{f.entity}: latest delivery {latest}, "
+            f"{f.age_hours:.0f} h old "
+            f"(warn/error after {f.warn_after_hours}/{f.error_after_hours} h)"
+        )
+
+
 def _print_status(report: Status) -> None:
     last = report.last_load
     colour = "green" if last.status == "success" else "red"
@@ -409,6 +443,7 @@ def _print_status(report: Status) -> None:
             f"[{colours[f.state]}]{f.state}[/]",
         )
     console.print(fresh)
+    _print_freshness_checks(report)
 
     zones = Table(title="Rows per zone (landing = raw + quarantine)")
     for column in (

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.freshness import build_freshness_checks
 from orchestration.ingest_assets import build_ingest_assets
 from orchestration.jobs import all_jobs
 from orchestration.publish_assets import serving_marts
@@ -13,6 +14,7 @@ from orchestration.warehouse_assets import dbt_resource, warehouse_models
 
 defs = dg.Definitions(
     assets=[*build_ingest_assets(), warehouse_models, serving_marts, revenue_per_customer_report],
+    asset_checks=[build_freshness_checks()],
     jobs=all_jobs,
     schedules=[daily_load_schedule],
     sensors=[new_delivery_sensor, run_failure_alert],

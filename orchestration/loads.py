@@ -114,6 +114,7 @@ def _failed_checks(
 ) -> tuple[str, ...]:
     return tuple(
         f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
+        + (f" ({evaluation.description})" if evaluation.description else "")
         for evaluation in result.get_asset_check_evaluations()
         if not evaluation.passed and evaluation.severity == severity
     )

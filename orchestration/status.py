@@ -8,6 +8,9 @@ Freshness of a source entity is the age of its latest delivery: now minus the st
 of its latest load date, i.e. of the landing folder it was delivered in. The time the pipeline
 wrote it (`_loaded_at`) is shown beside it, but does not make a source fresh: re-running an old
 partition must not hide a system that stopped delivering.
+
+Beside that wall-clock view, `at_last_load` holds the freshness checks as the last load judged
+them (as of the end of its load date; see `orchestration/freshness.py`): what warned or blocked.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.contracts import SystemContract, load_contracts
+from orchestration.freshness import EntityFreshness, freshness_as_of
 from orchestration.settings import Settings
 from orchestration.summaries import EntityAccounting, accounting
 
@@ -70,6 +74,7 @@ class Status:
     zones: tuple[EntityAccounting, ...]
     quarantine_by_rule: tuple[tuple[str, int], ...]
     marts: MartRows
+    at_last_load: tuple[EntityFreshness, ...] = ()  # freshness checks as of the last load date
 
     @property
     def loaded_anything(self) -> bool:
@@ -83,12 +88,14 @@ def collect_status(
 ) -> Status:
     contracts = list(contracts) if contracts is not None else load_contracts()
     now = now or datetime.now(UTC)
+    last = last_load(settings)
     return Status(
-        last_load=last_load(settings),
+        last_load=last,
         freshness=tuple(freshness(settings, contracts, now)),
         zones=tuple(accounting(settings)),
         quarantine_by_rule=tuple(quarantine_by_rule(settings)),
         marts=mart_rows(settings),
+        at_last_load=tuple(freshness_as_of(settings, contracts, last.load_date)) if last else (),
     )
 
 
