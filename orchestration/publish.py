@@ -10,10 +10,11 @@ swapped to. A BI reader that opened the old serving file keeps reading the old i
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from orchestration.settings import Settings
 MARTS_SCHEMA = "marts"
 PUBLISHED_TABLE = "_published"
 EXPORT_GENERATIONS_KEPT = 2
+BUILD_RECORD = "warehouse.build.json"
 
 
 class AuditFailed(RuntimeError):
@@ -57,11 +59,17 @@ class PublishResult:
     exported_files: dict[str, Path] = field(default_factory=dict)
 
 
-def publish(settings: Settings, *, checks_passed: int = 0) -> PublishResult:
+def publish(
+    settings: Settings,
+    *,
+    checks_passed: int = 0,
+    under_lock: Callable[[], None] | None = None,
+) -> PublishResult:
     """Copy every table of schema `marts` into a new serving file and new exports, then swap.
 
-    Holds the warehouse writer lock while it reads, so no dbt build changes the marts under it.
-    Any failure before the swap leaves the previous serving file and exports untouched.
+    Holds the warehouse writer lock while it reads, so no dbt build changes the marts under it;
+    `under_lock` runs first inside that lock (a last check that may raise). Any failure before
+    the swap leaves the previous serving file and exports untouched.
     """
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -75,8 +83,14 @@ def publish(settings: Settings, *, checks_passed: int = 0) -> PublishResult:
     load_dates = published_load_dates(settings)
     try:
         with writer_lock(data_dir / "warehouse.lock"):
+            if under_lock is not None:
+                under_lock()
             row_counts = _write_serving(
-                settings.warehouse_path, tmp_serving, tmp_exports, load_dates, published_at,
+                settings.warehouse_path,
+                tmp_serving,
+                tmp_exports,
+                load_dates,
+                published_at,
                 checks_passed,
             )
         _fsync_tree(tmp_exports)
@@ -224,8 +238,11 @@ def _link_target(link: Path) -> Path | None:
 
 def _prune_generations(data_dir: Path, *, keep: int, current: Path) -> None:
     generations = sorted(
-        (path for path in data_dir.glob("exports-*") if path.is_dir() and not path.is_symlink()
-         and "-legacy-" not in path.name),
+        (
+            path
+            for path in data_dir.glob("exports-*")
+            if path.is_dir() and not path.is_symlink() and "-legacy-" not in path.name
+        ),
         key=lambda path: path.name,
     )
     for old in generations[:-keep]:
@@ -258,3 +275,114 @@ def _fsync_tree(root: Path) -> None:
         if path.is_file():
             _fsync_file(path)
     _fsync_dir(root)
+
+
+# --------------------------------------------------------------------------- republishing
+
+
+class RepublishRefused(RuntimeError):
+    """The last build cannot be republished as it is; the message is one line saying why."""
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """What the dbt build of run `run_id` left: its outcome and the warehouse file it wrote.
+
+    Written by the `warehouse_models` asset when `dbt build` ends, whether it passed or not, so
+    that `republish` can audit a build without re-running it.
+    """
+
+    run_id: str
+    finished_at: str
+    completed: bool  # dbt build ran to the end (no model error, no crash)
+    passed_checks: tuple[str, ...]  # "asset/key:check" of every check that passed
+    failed_blocking: tuple[str, ...]  # ERROR-severity checks that failed
+    warehouse: dict[str, int]  # fingerprint of warehouse.duckdb after the build
+
+
+def warehouse_fingerprint(settings: Settings) -> dict[str, int]:
+    """Identity of the warehouse file as written: any later write changes one of these.
+
+    Not the inode: a data directory restored from a copy (mtimes kept) is the same build.
+    """
+    stat = settings.warehouse_path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def record_build(
+    settings: Settings,
+    run_id: str,
+    *,
+    completed: bool,
+    passed_checks: Sequence[str],
+    failed_blocking: Sequence[str],
+) -> BuildRecord:
+    """Write the build record atomically (a crash leaves the previous one or this one)."""
+    record = BuildRecord(
+        run_id=run_id,
+        finished_at=datetime.now(UTC).isoformat(),
+        completed=completed,
+        passed_checks=tuple(sorted(passed_checks)),
+        failed_blocking=tuple(sorted(failed_blocking)),
+        warehouse=warehouse_fingerprint(settings) if settings.warehouse_path.exists() else {},
+    )
+    target = settings.data_dir / BUILD_RECORD
+    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(json.dumps(record.__dict__, indent=1), encoding="utf-8")
+        _fsync_file(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(settings.data_dir)
+    return record
+
+
+def read_build(settings: Settings) -> BuildRecord | None:
+    path = settings.data_dir / BUILD_RECORD
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return BuildRecord(
+        **{
+            **data,
+            "passed_checks": tuple(data["passed_checks"]),
+            "failed_blocking": tuple(data["failed_blocking"]),
+        }
+    )
+
+
+def republish(settings: Settings, required_checks: set[str]) -> PublishResult:
+    """Publish the last build again without rebuilding, if its audit holds.
+
+    Refuses (`RepublishRefused`, one line) when no build was recorded, the build did not run to
+    the end, a blocking check of it failed, a required blocking check was not evaluated in it,
+    or the warehouse file changed since (another build started, a crash mid-build).
+    """
+    record = read_build(settings)
+    if record is None or not settings.warehouse_path.exists():
+        raise RepublishRefused("no recorded warehouse build to publish; run `cdw load` first")
+    build = f"build of run {record.run_id[:8]} ({record.finished_at[:19]})"
+    if warehouse_fingerprint(settings) != record.warehouse:
+        raise RepublishRefused(
+            f"the warehouse changed since the {build}; run `cdw load` to build and audit again"
+        )
+    if record.failed_blocking:
+        raise RepublishRefused(
+            f"the {build} failed {len(record.failed_blocking)} blocking check(s): "
+            + ", ".join(record.failed_blocking)
+        )
+    if not record.completed:
+        raise RepublishRefused(f"the {build} did not complete; run `cdw load` again")
+    missing = sorted(required_checks - set(record.passed_checks))
+    if missing:
+        raise RepublishRefused(
+            f"the {build} did not pass {len(missing)} blocking check(s): " + ", ".join(missing)
+        )
+
+    def unchanged() -> None:
+        # Checked again under the writer lock: no build may have touched the warehouse since.
+        if warehouse_fingerprint(settings) != record.warehouse:
+            raise RepublishRefused(f"the warehouse changed since the {build}; run `cdw load`")
+
+    return publish(settings, checks_passed=len(required_checks), under_lock=unchanged)

@@ -14,7 +14,7 @@ import dagster as dg
 
 from orchestration.publish import AuditFailed, PublishResult, publish
 from orchestration.resources import WarehouseConfig
-from orchestration.warehouse_assets import WAREHOUSE_POOL, warehouse_models
+from orchestration.warehouse_assets import WAREHOUSE_POOL, check_name, warehouse_models
 
 MARTS_GROUP = "marts"
 SERVING_KEY = dg.AssetKey(["serving", "marts"])
@@ -37,6 +37,11 @@ def audited_check_keys(models: dg.AssetsDefinition = warehouse_models) -> set[dg
         audited.add(key)
         pending.extend(deps[key])
     return {spec.key for spec in models.check_specs if spec.blocking and spec.asset_key in audited}
+
+
+def audited_check_names() -> set[str]:
+    """`audited_check_keys` as the build record names them ("asset/key:check")."""
+    return {check_name(key.asset_key, key.name) for key in audited_check_keys()}
 
 
 def audit_run(
