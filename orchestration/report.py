@@ -445,9 +445,7 @@ def render(data: ReportData) -> str:
         _kpi_section(data),
         _trend_section(data),
         _breakdown_section(data),
-        _concentration_section(data),
-        _retention_section(data),
-        _churn_section(data),
+        _middle_sections(data),
         _operations_section(data),
         _definitions(data),
     ]
@@ -557,37 +555,37 @@ def _group_chart(name: str, title: str, rows: Sequence[GroupRow], currency: str)
 
 
 def _breakdown_section(data: ReportData) -> str:
-    parts = []
-    for name, title, rows, label in (
-        ("revenue-per-customer-by-segment", "By customer segment", data.by_segment, "Segment"),
-        ("revenue-per-customer-by-tier", "By profitability tier", data.by_tier, "Tier"),
-        ("revenue-per-customer-by-country", "By country", data.by_country, "Country"),
-    ):
-        parts.append(
-            _card(
-                f"Revenue per customer — {title.lower()}",
-                _group_chart(name, title, rows, data.currency)
-                + _group_table(rows, data.currency, label),
-                "Trailing twelve months; customers with positive revenue in the period.",
-            )
+    caption = "Trailing twelve months; customers with positive revenue in the period."
+    cards = [
+        _card(
+            f"Revenue per customer by {title}",
+            _group_chart(name, f"Revenue per customer by {title}", rows, data.currency)
+            + _group_table(rows, data.currency, label),
+            caption,
+            css=css,
         )
-    return "<section class='grid'>" + "".join(parts) + "</section>"
+        for name, title, rows, label, css in (
+            ("revenue-per-customer-by-segment", "segment", data.by_segment, "Segment", ""),
+            ("revenue-per-customer-by-tier", "profitability tier", data.by_tier, "Tier", ""),
+            ("revenue-per-customer-by-country", "country", data.by_country, "Country", "span"),
+        )
+    ]
+    return "<section class='grid two'>" + "".join(cards) + "</section>"
 
 
-def _concentration_section(data: ReportData) -> str:
+def _concentration(data: ReportData) -> str:
     n = len(data.pareto)
     top20 = data.pareto[max(0, round(0.2 * n) - 1)] if n else 0.0
     chart = charts.pareto_chart("pareto", "Cumulative share of lifetime revenue", data.pareto)
     text = (
-        f"<p class='big'>{top20:.0%}</p><p>of lifetime revenue comes from the top 20% of the "
-        f"{n:,} customers with revenue.</p><p><strong>{data.core_customers:,}</strong> core "
-        "customers (the smallest set making 80% of revenue).</p>"
+        f"<p class='lead'><span class='big'>{top20:.0%}</span> of lifetime revenue comes from "
+        f"the top 20% of the {n:,} customers with revenue; <strong>{data.core_customers:,}"
+        "</strong> core customers (the smallest set) make 80%.</p>"
     )
-    return (
-        "<section class='grid two'>"
-        + _card("Revenue concentration (Pareto)", chart, "Customers ordered by lifetime revenue.")
-        + _card("What it means", text, "")
-        + "</section>"
+    return _card(
+        "Revenue concentration (Pareto)",
+        text + chart,
+        "Customers ordered by lifetime revenue, largest first.",
     )
 
 
@@ -605,11 +603,10 @@ def _retention_section(data: ReportData) -> str:
         chart,
         "Rows: month of first purchase (with cohort size); columns: months since; cells: share "
         "of the cohort with a purchase in that month. Blank: not observed yet.",
-        wide=True,
     )
 
 
-def _churn_section(data: ReportData) -> str:
+def _churn_by_reason_card(data: ReportData) -> str:
     reasons = charts.bar_chart(
         "churn-by-reason",
         "Churned customers by stated reason",
@@ -618,11 +615,35 @@ def _churn_section(data: ReportData) -> str:
             for reason, customers, lost in data.churn_by_reason
         ],
     )
+    churned = sum(customers for _, customers, _ in data.churn_by_reason)
+    lost = sum(amount for _, _, amount in data.churn_by_reason)
+    return _card(
+        "Churn by reason",
+        f"<p class='lead'><strong>{churned:,}</strong> churned customers took "
+        f"<strong>{_money(lost, data.currency, compact=True)}</strong> of yearly revenue with "
+        "them.</p>" + reasons,
+        "Customers and their revenue in the 12 months before churn (mart_churn_by_reason); "
+        "'not stated': churn by inactivity, not by a cancel.",
+    )
+
+
+def _middle_sections(data: ReportData) -> str:
+    return (
+        "<section class='grid two'>"
+        + _concentration(data)
+        + _churn_by_reason_card(data)
+        + "</section>"
+        + _retention_section(data)
+        + _at_risk_section(data)
+    )
+
+
+def _at_risk_section(data: ReportData) -> str:
     rows = (
         "".join(
-            f"<tr><td>{escape(str(c['customer_name'] or c['customer_id']))}"
-            f"<div class='muted'>{escape(c['customer_id'])} · {escape(c['customer_segment'] or '')}"
-            f"</div></td>"
+            f"<tr><td><strong>{escape(str(c['customer_name'] or c['customer_id']))}</strong>"
+            f"<div class='muted'>{escape(c['customer_id'])}</div></td>"
+            f"<td>{escape(c['customer_segment'] or '')}</td>"
             f"<td class='num'>{_money(c['lifetime_revenue'], data.currency)}</td>"
             f"<td class='num'>{_money(c['t12m_revenue'], data.currency)}</td>"
             f"<td>{escape(c['churn_status_rule'].replace('_', ' '))}</td>"
@@ -630,27 +651,19 @@ def _churn_section(data: ReportData) -> str:
             f"<td class='num'>{_blank_none(c['days_since_last_purchase'])}</td></tr>"
             for c in data.at_risk
         )
-        or "<tr><td colspan='6'>No customer is at risk.</td></tr>"
+        or "<tr><td colspan='7'>No customer is at risk.</td></tr>"
     )
     table = (
-        "<table><thead><tr><th>Customer</th><th class='num'>Lifetime revenue</th>"
-        "<th class='num'>Last 12 months</th><th>Why at risk</th><th class='num'>Open tickets</th>"
-        f"<th class='num'>Days since purchase</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<table><thead><tr><th>Customer</th><th>Segment</th><th class='num'>Lifetime revenue"
+        "</th><th class='num'>Last 12 months</th><th>Why at risk</th>"
+        "<th class='num'>Open tickets</th><th class='num'>Days since purchase</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
-    return (
-        "<section class='grid two'>"
-        + _card(
-            "Churn by reason",
-            reasons,
-            "Churned customers (mart_churn_by_reason) and the revenue of their last 12 months "
-            "before churn; 'not stated' is churn by inactivity.",
-        )
-        + _card(
-            f"Top {TOP_AT_RISK} at-risk customers by lifetime revenue",
-            table,
-            "Status at_risk in mart_customer_churn; act before they churn.",
-        )
-        + "</section>"
+    return _card(
+        f"Top {TOP_AT_RISK} at-risk customers by lifetime revenue",
+        table,
+        "churn_status at_risk in mart_customer_churn (the first rule that matched); act before "
+        "they churn.",
     )
 
 
@@ -667,7 +680,8 @@ def _operations_section(data: ReportData) -> str:
             f"<tr><td>{escape(r.system)}/{escape(r.entity)}</td><td class='num'>{r.files}</td>"
             f"<td class='num'>{r.rows_read:,}</td><td class='num'>{r.rows_quarantined:,}</td>"
             f"<td class='num'>{r.files_rejected}</td>"
-            f"<td class='muted'>{escape(r.reasons)}</td></tr>"
+            f"<td class='muted reasons' title='{escape(r.reasons)}'>"
+            f"{escape(_clip(r.reasons, 140))}</td></tr>"
             for r in data.rejections
             if r.rows_quarantined or r.files_rejected
         )
@@ -722,9 +736,14 @@ def _blank_none(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _card(title: str, body: str, caption: str, *, wide: bool = False) -> str:
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _card(title: str, body: str, caption: str, *, wide: bool = False, css: str = "") -> str:
+    classes = " ".join(["card", *(["wide"] if wide else []), *([css] if css else [])])
     return (
-        f"<article class='card{' wide' if wide else ''}'><h2>{escape(title)}</h2>{body}"
+        f"<article class='{classes}'><h2>{escape(title)}</h2>{body}"
         + (f"<p class='caption'>{escape(caption)}</p>" if caption else "")
         + "</article>"
     )
@@ -765,10 +784,15 @@ th{color:var(--muted);font-weight:600;font-size:11.5px;text-transform:uppercase}
 td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .muted{color:var(--muted);font-size:11.5px}
 .caption{color:var(--muted);font-size:12px;margin:8px 0 0}
-.big{font-size:44px;font-weight:700;color:var(--accent);margin:8px 0 0}
+.big{font-size:30px;font-weight:700;color:var(--accent)}
+.lead{margin:0 0 10px;font-size:13.5px}
+.grid .span{grid-column:1/-1;display:grid;grid-template-columns:1fr 1fr;column-gap:28px}
+.span h2,.span .caption{grid-column:1/-1}
 .state{padding:1px 8px;border-radius:10px;font-size:11.5px;font-weight:600}
 .state.ok{background:#d1fae5;color:#065f46}.state.warn{background:#fef3c7;color:#92400e}
 .state.error{background:#fee2e2;color:#991b1b}
+.grid.ops{grid-template-columns:2fr 3fr}
+td.reasons{min-width:260px}
 footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);margin-top:8px}
 footer h2{color:var(--muted);margin-top:14px}
 @media (max-width:1000px){.kpis{grid-template-columns:repeat(3,1fr)}
