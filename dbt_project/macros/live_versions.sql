@@ -8,8 +8,10 @@
     )
 {%- endmacro %}
 
-{#- Live models are built only when the source's connection variable is set (like its contract):
-    without it the raw zone holds nothing for them. -#}
+{#- Live models are built only on request (`--vars '{cdw_live_sources: true}'`) and while the
+    source's connection variable is set (like its contract): without it the raw zone holds nothing
+    for them. Not by default, so the Dagster manifest and a `dbt build` it launches always agree
+    (docs/live-sources.md). -#}
 {% macro live_source_enabled(variable) -%}
-    {{ return(env_var(variable, '') != '') }}
+    {{ return(var('cdw_live_sources', false) and env_var(variable, '') != '') }}
 {%- endmacro %}
