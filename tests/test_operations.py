@@ -151,6 +151,45 @@ def test_freshness_states_follow_the_contract_thresholds(world: Settings) -> Non
             assert f.state == expected  # the contracts use the default 30 / 54 hours
 
 
+def test_freshness_checks_are_judged_as_of_the_load_date_not_the_clock(tmp_path: Path) -> None:
+    """Daily deliveries in 2020 are fresh when 2020 dates are loaded, years later; one missed
+    day warns, two block; a later delivery does not make an earlier load date fresh."""
+    from orchestration.contracts import Entity, Freshness
+    from orchestration.freshness import EntityFreshness, entity_freshness
+
+    settings = Settings(data_dir=tmp_path / "data")
+    entity = next(e for c in load_contracts() for e in c.entities if c.system == "erp")
+    entity = Entity.model_validate(
+        {**entity.model_dump(), "freshness": Freshness(warn_after_hours=30, error_after_hours=54)}
+    )
+    start = date(2020, 1, 1)
+    for day in (start, start + timedelta(days=1), start + timedelta(days=5)):
+        part = settings.raw_dir / "erp" / entity.name / f"load_date={day}" / "part-0.parquet"
+        part.parent.mkdir(parents=True)
+        part.write_bytes(b"")
+
+    def judged(day: date) -> EntityFreshness:
+        return entity_freshness(settings, "erp", entity, day, history_start=start)
+
+    assert (judged(start).age_hours, judged(start).state) == (24, "ok")
+    one_missed = judged(start + timedelta(days=2))
+    assert (one_missed.latest_load_date, one_missed.age_hours) == (start + timedelta(days=1), 48)
+    assert one_missed.state == "warn"
+    assert (
+        judged(start + timedelta(days=3)).age_hours,
+        judged(start + timedelta(days=3)).state,
+    ) == (
+        72,
+        "error",
+    )
+    assert judged(start + timedelta(days=5)).state == "ok"  # delivered again
+    nothing = entity.model_copy(update={"name": "nothing"})  # never delivered at all
+    never = entity_freshness(settings, "erp", nothing, start, history_start=start)
+    assert (never.latest_load_date, never.age_hours, never.state) == (None, 24, "ok")
+    later = start + timedelta(days=2)
+    assert entity_freshness(settings, "erp", nothing, later, history_start=start).state == "error"
+
+
 # ------------------------------------------------------------------------------------ quarantine
 
 
