@@ -42,7 +42,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseC
     steps = tuple(event.step_key for event in context.get_step_failure_events() if event.step_key)
     # The run's own failure message names what went wrong; a step's error is more precise.
     errors = [
-        event.step_failure_data.error.message.strip()
+        _root_cause(event.step_failure_data.error)
         for event in context.get_step_failure_events()
         if event.step_failure_data and event.step_failure_data.error
     ]
@@ -58,3 +58,10 @@ def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseC
         ),
     )
     context.log.info(f"alert for run {context.dagster_run.run_id} recorded in {path}")
+
+
+def _root_cause(error) -> str:
+    """Dagster wraps a step's exception ("Error occurred while executing op"): keep the cause."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
