@@ -130,7 +130,7 @@ def column_line_chart(
     line_label: Callable[[float], str],
 ) -> str:
     """Monthly columns (e.g. revenue) with a line on a second scale (e.g. active customers)."""
-    width, height, left, bottom, top, right = 1000, 260, 70, 40, 16, 60
+    width, height, left, bottom, top, right = 1000, 260, 70, 40, 16, 90
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(labels)
     parts = [_grid(left, top, plot_w, plot_h, vertical=False)]

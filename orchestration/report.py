@@ -521,7 +521,7 @@ def _trend_section(data: ReportData) -> str:
         [float(r) for _, r, _ in data.monthly],
         [float(c) for _, _, c in data.monthly],
         column_label=lambda v: _money(v, data.currency, compact=True),
-        line_label=lambda v: f"{v:,.0f} customers",
+        line_label=lambda v: f"{v:,.0f} buyers",
     )
     return _card(
         "Revenue and buying customers per month",
@@ -670,22 +670,23 @@ def _at_risk_section(data: ReportData) -> str:
 def _operations_section(data: ReportData) -> str:
     fresh = "".join(
         f"<tr><td>{escape(f.system)}/{escape(f.entity)}</td>"
-        f"<td>{f.latest_load_date.isoformat() if f.latest_load_date else 'never'}</td>"
+        f"<td class='nowrap'>{f.latest_load_date.isoformat() if f.latest_load_date else 'never'}"
+        "</td>"
         f"<td class='num'>{'' if f.age_hours is None else f'{f.age_hours:,.0f} h'}</td>"
         f"<td><span class='state {f.state}'>{f.state}</span></td></tr>"
         for f in data.freshness
     )
     rejected = (
         "".join(
-            f"<tr><td>{escape(r.system)}/{escape(r.entity)}</td><td class='num'>{r.files}</td>"
-            f"<td class='num'>{r.rows_read:,}</td><td class='num'>{r.rows_quarantined:,}</td>"
-            f"<td class='num'>{r.files_rejected}</td>"
-            f"<td class='muted reasons' title='{escape(r.reasons)}'>"
-            f"{escape(_clip(r.reasons, 140))}</td></tr>"
+            f"<tr class='first'><td>{escape(r.system)}/{escape(r.entity)}</td>"
+            f"<td class='num'>{r.files}</td><td class='num'>{r.rows_read:,}</td>"
+            f"<td class='num'>{r.rows_quarantined:,}</td><td class='num'>{r.files_rejected}</td>"
+            f"</tr><tr><td colspan='5' class='muted reasons' title='{escape(r.reasons)}'>"
+            f"{escape(_clip(r.reasons, 240))}</td></tr>"
             for r in data.rejections
             if r.rows_quarantined or r.files_rejected
         )
-        or "<tr><td colspan='6'>The gates rejected nothing in this load.</td></tr>"
+        or "<tr><td colspan='5'>The gates rejected nothing in this load.</td></tr>"
     )
     total_read = sum(r.rows_read for r in data.rejections)
     total_q = sum(r.rows_quarantined for r in data.rejections)
@@ -702,7 +703,7 @@ def _operations_section(data: ReportData) -> str:
             f"<p>{total_q:,} of {total_read:,} rows quarantined.</p>"
             "<table><thead><tr><th>Source</th><th class='num'>Files</th>"
             "<th class='num'>Rows read</th><th class='num'>Quarantined</th>"
-            "<th class='num'>Files rejected</th><th>Reasons</th></tr></thead>"
+            "<th class='num'>Files rejected</th></tr></thead>"
             f"<tbody>{rejected}</tbody></table>",
             "Quarantined rows are kept with their failed rule; `cdw quarantine` shows them.",
         )
@@ -791,8 +792,9 @@ td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-n
 .state{padding:1px 8px;border-radius:10px;font-size:11.5px;font-weight:600}
 .state.ok{background:#d1fae5;color:#065f46}.state.warn{background:#fef3c7;color:#92400e}
 .state.error{background:#fee2e2;color:#991b1b}
-.grid.ops{grid-template-columns:2fr 3fr}
-td.reasons{min-width:260px}
+tr.first td{border-bottom:none}
+td.reasons{padding-top:0;word-break:break-word}
+.nowrap{white-space:nowrap}
 footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);margin-top:8px}
 footer h2{color:var(--muted);margin-top:14px}
 @media (max-width:1000px){.kpis{grid-template-columns:repeat(3,1fr)}
