@@ -89,7 +89,8 @@ SELECT
     'ACC-' || lpad(g::text, 7, '0') AS account_id,
     CASE WHEN g % 5 = 0 THEN 'business' ELSE 'person' END AS account_type,
     CASE WHEN g % 5 = 0 THEN 'Firma ' || g || ' GmbH' END AS account_name,
-    CASE WHEN g % 5 = 0 THEN 'DE' || lpad((g * 7919 % 1000000000)::text, 9, '0') END AS tax_id,
+    CASE WHEN g % 5 = 0 THEN 'DE' || lpad((g::bigint * 7919 % 1000000000)::text, 9, '0') END
+        AS tax_id,
     CASE WHEN g % 5 = 0 THEN (ARRAY['retail', 'hospitality', 'it', 'health'])[g % 4 + 1] END
         AS industry,
     (ARRAY['de', 'AT', 'Fr', 'nl', 'DE'])[g % 5 + 1] AS country,
@@ -110,7 +111,7 @@ SELECT
     'ACC-' || lpad((g / 10 + 1)::text, 7, '0') AS customer_no,
     date '2024-01-01' + (g % 700) AS invoice_date,
     (ARRAY['EUR', 'EUR', 'GBP', 'CHF'])[g % 4 + 1] AS currency,
-    round(((g * 37) % 100000)::numeric / 100 + 1, 2)::numeric(18, 2) AS total_amount,
+    round(((g::bigint * 37) % 100000)::numeric / 100 + 1, 2)::numeric(18, 2) AS total_amount,
     (ARRAY['issued', 'paid', 'paid', 'overdue', 'cancelled'])[g % 5 + 1] AS status,
     timestamptz '2025-06-01 00:00:00+00' + (g % 5000000) * interval '1 second' AS updated_at
 FROM generate_series(1, %(n)s) AS g;
