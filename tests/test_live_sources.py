@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -346,3 +347,41 @@ def test_mariadb_full_then_incremental_loads_equal_the_database(
         assert _latest(settings, ERP, entity) == _database(mysql, ERP, entity), entity
     raw_invoices = _raw_rows(settings, "erp_live", "invoices")
     assert sum(r["_load_date"] == days[0] for r in raw_invoices) > len(raw_invoices) / 2
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+def test_live_contracts_are_on_only_while_their_variable_is_set(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from orchestration.contracts import load_live_contracts
+
+    monkeypatch.delenv("CDW_CRM_PG_URL", raising=False)
+    monkeypatch.setenv("CDW_ERP_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+    with caplog.at_level("INFO", logger="orchestration.contracts"):
+        systems = [c.system for c in load_live_contracts()]
+    assert systems == ["erp_live"]
+    assert "live source crm_live skipped: CDW_CRM_PG_URL is not set" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cursor": None}, "needs a `cursor`"),
+        ({"table": None}, "needs `table` or `query`"),
+        ({"files": "accounts_*.csv"}, "globs its extracts"),
+        ({"deletes": {"mode": "soft", "column": "gone_at"}}, "deletes column 'gone_at'"),
+    ],
+)
+def test_a_live_contract_is_validated(tmp_path: Path, change: dict, message: str) -> None:
+    import yaml
+
+    from orchestration.contracts import ContractError
+
+    document = yaml.safe_load((LIVE_CONTRACTS_DIR / "crm_live.yml").read_text())
+    document["entities"][0] = {**document["entities"][0], **change}
+    path = tmp_path / "crm_live.yml"
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ContractError, match=re.escape(message)):
+        load_contract(path)
