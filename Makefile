@@ -46,10 +46,15 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(filter file,$(origin SCALE)),--scale S --scale M,--scale $(SCALE))
 
 # dbt docs, offline: one static_index.html with manifest and catalog inlined (docs/bi.md).
-# The catalog comes from the warehouse when a load built it, else only the YAML documentation.
+# The catalog comes from the warehouse when a load built it; else the YAML documentation alone,
+# with a throwaway database for dbt to connect to (no empty warehouse left in data/).
+DOCS := $(BIN)/dbt docs generate --static --target-path docs/site --quiet
 docs: $(STAMP)
-	$(BIN)/dbt docs generate --static --target-path docs/site --quiet \
-	  $(if $(wildcard $(CDW_DATA_DIR)/warehouse.duckdb),,--empty-catalog)
+ifneq ($(wildcard $(CDW_DATA_DIR)/warehouse.duckdb),)
+	$(DOCS)
+else
+	tmp=$$(mktemp -d); CDW_DATA_DIR=$$tmp $(DOCS) --empty-catalog; rc=$$?; rm -rf $$tmp; exit $$rc
+endif
 	@echo "dbt docs: docs/site/static_index.html"
 
 clean:
