@@ -45,6 +45,10 @@ class NoServingData(RuntimeError):
     """Nothing was published yet: the report has nothing to read."""
 
 
+class NoRevenue(NoServingData):
+    """The published marts hold no revenue line yet: no period to report on."""
+
+
 @dataclass(frozen=True)
 class Kpi:
     name: str
@@ -150,7 +154,7 @@ def collect(settings: Settings, now: datetime | None = None) -> ReportData:
         )
         anchor = db.execute("select max(revenue_date) from marts.fct_revenue").fetchone()[0]
         if anchor is None:
-            raise NoServingData("the published marts hold no revenue yet")
+            raise NoRevenue("the published marts hold no revenue yet: no report to build")
         bounds = _periods(db, anchor)
         data = ReportData(
             currency=currency,
