@@ -352,6 +352,8 @@ def _cohorts(
     latest = db.execute(
         "select max(activity_month) from marts.mart_customer_retention where dimension = 'all'"
     ).fetchone()[0]
+    if latest is None:  # revenue but no positive sale yet: no cohort was acquired
+        return []
     cohorts = db.execute(
         """
         select distinct cohort_month, cohort_size
