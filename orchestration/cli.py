@@ -140,6 +140,17 @@ def publish() -> None:
     except RepublishRefused as refused:
         _fail(f"not published: {refused}")
     _print_serving(settings, failed=False)
+    _rebuild_report(settings)
+
+
+def _rebuild_report(settings: Settings) -> None:
+    """After a publish outside Dagster, the report follows it as the asset does after a load."""
+    from orchestration.report import NoRevenue, build_report
+
+    try:
+        console.print(f"  report:      {build_report(settings)}")
+    except NoRevenue as exc:
+        console.print(f"  report:      not built ({exc})")
 
 
 @app.command()
