@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -15,19 +15,29 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from conftest import LoadedWorld, pipeline_environment
+from test_operations import cdw
 
-from orchestration.publish import AuditFailed, last_published, publish
+from orchestration.contracts import load_contracts
+from orchestration.freshness import freshness_as_of
+from orchestration.loads import LoadReport, run_load
+from orchestration.publish import AuditFailed, last_published, publish, read_build
 from orchestration.publish_assets import (
     SERVING_KEY,
     audit_run,
     audited_check_keys,
+    audited_check_names,
     mart_keys,
     run_check_evaluations,
 )
 from orchestration.settings import Settings
 
-MARTS = {"dim_customers", "bridge_customer_source", "fct_revenue", "mart_revenue_per_customer",
-         "mart_customer_retention"}
+MARTS = {
+    "dim_customers",
+    "bridge_customer_source",
+    "fct_revenue",
+    "mart_revenue_per_customer",
+    "mart_customer_retention",
+}
 
 
 def _checksum(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
@@ -40,17 +50,24 @@ def _checksum(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
 
 def _warehouse_sums(settings: Settings) -> dict[str, tuple[int, str]]:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts'"
-        ).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        ]
         return {name: _checksum(con, f'marts."{name}"') for name in names}
 
 
 @pytest.fixture()
 def world_copy(loaded_world: LoadedWorld, tmp_path: Path) -> Settings:
     data_dir = tmp_path / "data"
-    shutil.copytree(loaded_world.settings.data_dir, data_dir, symlinks=True,
-                    ignore=shutil.ignore_patterns("*.lock", "landing", "truth"))
+    shutil.copytree(
+        loaded_world.settings.data_dir,
+        data_dir,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("*.lock", "landing", "truth"),
+    )
     return Settings(data_dir=data_dir)
 
 
@@ -130,7 +147,9 @@ def test_readers_keep_querying_while_publish_swaps(world_copy: Settings) -> None
     readers = [
         subprocess.Popen(
             [sys.executable, "-c", READER, str(world_copy.serving_path), "3", mode],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for mode in ("hold", "reconnect")
     ]
@@ -155,8 +174,11 @@ def test_failed_audit_names_the_check_and_publishes_nothing(world_copy: Settings
     required = audited_check_keys()
     key = sorted(k for k in required if k.asset_key.path[0] == "marts")[0]
     failing = dg.AssetCheckEvaluation(
-        asset_key=key.asset_key, check_name=key.name, passed=False,
-        severity=dg.AssetCheckSeverity.ERROR, blocking=True,
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        blocking=True,
     )
     with pytest.raises(AuditFailed, match=key.name) as failed:
         audit_run([failing], required)
@@ -221,13 +243,13 @@ def test_blocking_dbt_check_stops_the_publish_end_to_end(world_copy: Settings) -
     publish(world_copy)
     before = world_copy.serving_path.read_bytes()
     _null_the_keys_of_a_raw_partition(world_copy)
-    started = time.monotonic()
     with pipeline_environment(world_copy.data_dir), dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("build_warehouse").execute_in_process(
             instance=instance, run_config=QUIET, raise_on_error=False
         )
         failed = [
-            e for e in result.get_asset_check_evaluations()
+            e
+            for e in result.get_asset_check_evaluations()
             if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
         ]
         assert failed, "the null keys should fail a blocking dbt test"
@@ -247,4 +269,133 @@ def test_blocking_dbt_check_stops_the_publish_end_to_end(world_copy: Settings) -
         with pytest.raises(AuditFailed, match=failed[0].check_name):
             audit_run(run_check_evaluations(instance, result.run_id), audited_check_keys())
     assert world_copy.serving_path.read_bytes() == before
-    assert time.monotonic() - started < 120
+    # `cdw publish` audits the recorded build, finds the failed check and refuses in one line.
+    code, output = cdw(world_copy, "publish")
+    assert code == 1
+    assert "not_null_stg_crm__accounts_account_id" in output and "blocking" in output
+    assert world_copy.serving_path.read_bytes() == before
+
+
+# ------------------------------------------------------------------------- republishing alone
+
+
+def test_cdw_publish_republishes_the_last_audited_build(world_copy: Settings) -> None:
+    record = read_build(world_copy)
+    assert record is not None and record.completed and record.failed_blocking == ()
+    assert audited_check_names() <= set(record.passed_checks)
+    # Serving and every export generation lost: republish without rebuilding.
+    for generation in world_copy.data_dir.glob("exports-*"):
+        shutil.rmtree(generation)
+    world_copy.exports_dir.unlink()
+    world_copy.serving_path.unlink()
+    warehouse_before = world_copy.warehouse_path.stat().st_mtime_ns
+    code, output = cdw(world_copy, "publish")
+    assert code == 0, output
+    assert "published" in output
+    expected = _warehouse_sums(world_copy)
+    with duckdb.connect(str(world_copy.serving_path), read_only=True) as con:
+        assert {name: _checksum(con, f'main."{name}"') for name in expected} == expected
+        for name in expected:
+            parquet = world_copy.exports_dir / f"{name}.parquet"
+            assert _checksum(con, f"read_parquet('{parquet}')") == expected[name], name
+        (checks_passed,) = con.execute("select distinct checks_passed from _published").fetchone()
+    assert checks_passed == len(audited_check_names())
+    assert world_copy.warehouse_path.stat().st_mtime_ns == warehouse_before  # nothing rebuilt
+
+
+def test_cdw_publish_refuses_when_the_warehouse_changed_since_the_build(
+    world_copy: Settings,
+) -> None:
+    before = world_copy.serving_path.read_bytes()
+    with duckdb.connect(str(world_copy.warehouse_path)) as con:
+        con.execute("create table main.changed_by_hand as select 1 as x")
+    code, output = cdw(world_copy, "publish")
+    assert code == 1
+    assert "the warehouse changed since the build" in output
+    assert len(output.strip().splitlines()) <= 2  # one reason (rich may wrap it once)
+    assert world_copy.serving_path.read_bytes() == before
+
+
+# ------------------------------------------------------------------------- source freshness
+
+
+@pytest.fixture()
+def world_with_landing(loaded_world: LoadedWorld, tmp_path: Path) -> Settings:
+    data_dir = tmp_path / "data"
+    shutil.copytree(
+        loaded_world.settings.data_dir,
+        data_dir,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("*.lock", "truth", "dagster_home"),
+    )
+    return Settings(data_dir=data_dir)
+
+
+CRM_ENTITIES = ("accounts", "contacts", "contact_preferences")
+
+
+def _crm_stops_delivering(settings: Settings, days: list[date]) -> None:
+    """As if crm had delivered nothing on these load dates (nothing landed, nothing in raw)."""
+    for day in days:
+        shutil.rmtree(settings.landing_dir / "crm" / day.isoformat())
+        for entity in CRM_ENTITIES:
+            shutil.rmtree(settings.raw_dir / "crm" / entity / f"load_date={day.isoformat()}")
+
+
+def _crm_days(settings: Settings) -> list[date]:
+    return sorted(date.fromisoformat(p.name) for p in settings.landing_dir.glob("crm/*"))
+
+
+def _load(settings: Settings, day: date) -> LoadReport:
+    with pipeline_environment(settings.data_dir), dg.DagsterInstance.ephemeral() as instance:
+        return run_load([day], instance=instance)
+
+
+def _freshness_messages(messages: tuple[str, ...]) -> dict[str, str]:
+    return {m.split()[1]: m for m in messages if ":freshness failed" in m}
+
+
+def test_a_source_stale_beyond_error_after_blocks_the_publish(
+    world_with_landing: Settings,
+) -> None:
+    settings = world_with_landing
+    days = _crm_days(settings)
+    serving_before = settings.serving_path.read_bytes()
+    warehouse_before = settings.warehouse_path.stat().st_mtime_ns
+    _crm_stops_delivering(settings, days[-2:])  # two days missed: 72 h old > error_after 54 h
+    report = _load(settings, days[-1])
+    assert not report.succeeded
+    failed = _freshness_messages(report.failures)
+    assert set(failed) == {f"raw/crm/{entity}:freshness" for entity in CRM_ENTITIES}
+    assert f"latest delivery {days[-3]}, 72 h old" in failed["raw/crm/accounts:freshness"]
+    # The other sources delivered: no freshness failure or warning for them.
+    assert not _freshness_messages(report.warnings)
+    # Blocked: dbt did not run, serving and exports are what they were.
+    assert settings.warehouse_path.stat().st_mtime_ns == warehouse_before
+    assert settings.serving_path.read_bytes() == serving_before
+    judged = {
+        (f.system, f.entity): f.state for f in freshness_as_of(settings, load_contracts(), days[-1])
+    }
+    assert judged[("crm", "accounts")] == "error" and judged[("erp", "invoices")] == "ok"
+    code, output = cdw(settings, "status")
+    assert code == 0, output
+    assert "error (blocks publish) crm/accounts: latest delivery" in output
+
+
+def test_a_source_stale_beyond_warn_after_publishes_with_a_warning(
+    world_with_landing: Settings,
+) -> None:
+    settings = world_with_landing
+    days = _crm_days(settings)
+    published_before = last_published(settings).published_at
+    _crm_stops_delivering(settings, days[-1:])  # one day missed: 48 h old > warn_after 30 h
+    report = _load(settings, days[-1])
+    assert report.succeeded, report.failures
+    warned = _freshness_messages(report.warnings)
+    assert set(warned) == {f"raw/crm/{entity}:freshness" for entity in CRM_ENTITIES}
+    assert f"latest delivery {days[-2]}, 48 h old" in warned["raw/crm/contacts:freshness"]
+    assert last_published(settings).published_at > published_before  # published all the same
+    code, output = cdw(settings, "status")
+    assert code == 0, output
+    assert "warn crm/contacts: latest delivery" in output
+    assert "error (blocks publish)" not in output
