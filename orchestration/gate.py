@@ -111,11 +111,16 @@ def gate_validators(
     engine: str = "duckdb",
 ) -> list[RowValidator]:
     """Ingestion's default validators for one partition: the entity's suite as a Gate."""
+    # A live extraction reads the database as it is now, whatever partition it lands in (a
+    # backfill), so for it "in the future" means after the extraction day, not the load date.
+    today = datetime.now(UTC).date()
+    as_of = max(load_date, today) if entity.is_live else load_date
     return [
         Gate(
             load_suite(contract, entity),
             entity,
             load_date=load_date,
+            as_of=as_of,
             reference_rows=previous_load_rows(settings, contract.system, entity.name, load_date),
             engine=engine,
         )
@@ -153,6 +158,7 @@ class Gate:
         entity: Entity,
         *,
         load_date: date,
+        as_of: date | None = None,
         reference_rows: int | None = None,
         engine: str = "duckdb",
     ) -> None:
@@ -162,6 +168,7 @@ class Gate:
         self.name = str(suite.get("name", entity.name))
         self.entity = entity
         self.load_date = load_date
+        self.as_of = as_of or load_date  # dates after this day (+1) are in the future
         self.reference_rows = reference_rows
         self.engine = engine
         self.derived: dict[str, dict[str, str]] = dict(
@@ -177,7 +184,7 @@ class Gate:
     # ------------------------------------------------------------------ parameters
 
     def parameters(self, *, collapse_applies: bool = True) -> dict[str, Any]:
-        latest = self.load_date + timedelta(days=1)
+        latest = self.as_of + timedelta(days=1)
         ratio = (
             next((e.meta.get("ratio") for e in self.expectations if "ratio" in e.meta), None)
             or self.entity.gate.min_row_ratio

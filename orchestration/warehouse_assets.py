@@ -4,6 +4,7 @@ dbt sources carry `meta.dagster.asset_key` (generated from the contracts), so th
 the ingest assets `["raw", system, entity]` and the whole pipeline is one lineage graph.
 """
 
+import json
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.contracts import load_live_contracts
 from orchestration.locks import writer_lock
 from orchestration.publish import record_build
 from orchestration.resources import WarehouseConfig
@@ -54,10 +56,21 @@ def dbt_resource() -> DbtCliResource:
 
 
 def ensure_manifest() -> None:
-    """Parse the dbt project when its manifest is missing (a fresh clone) or older than a model."""
+    """Parse the dbt project when its manifest is missing (a fresh clone), older than a model, or
+    parsed with another set of live sources enabled (their models follow the connection variable,
+    and the graph Dagster loads must hold every model `dbt build` will run)."""
     manifest = dbt_project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_dbt_file_mtime():
+    parsed_with = manifest.with_name("cdw_live_sources.json")
+    live = sorted(contract.system for contract in load_live_contracts())
+    stale = (
+        not manifest.exists()
+        or manifest.stat().st_mtime < _newest_dbt_file_mtime()
+        or not parsed_with.exists()
+        or json.loads(parsed_with.read_text()) != live
+    )
+    if stale:
         dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        parsed_with.write_text(json.dumps(live))
 
 
 def _newest_dbt_file_mtime() -> float:

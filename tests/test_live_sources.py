@@ -206,8 +206,7 @@ def _check_dbt_models(settings: Settings, pg: LiveDb, monkeypatch: pytest.Monkey
 
     monkeypatch.setenv("CDW_CRM_PG_URL", pg.url)  # enables the live models
     models = "stg_crm_live__accounts stg_crm_live__contacts int_crm_live__account_history"
-    vars_ = "{cdw_live_sources: true}"
-    result = run_dbt(settings.data_dir, "build", "--vars", vars_, "--select", *models.split())
+    result = run_dbt(settings.data_dir, "build", "--select", *models.split())
     assert result.success, result.exception
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         staged = dict(

@@ -8,10 +8,9 @@
     )
 {%- endmacro %}
 
-{#- Live models are built only on request (`--vars '{cdw_live_sources: true}'`) and while the
-    source's connection variable is set (like its contract): without it the raw zone holds nothing
-    for them. Not by default, so the Dagster manifest and a `dbt build` it launches always agree
-    (docs/live-sources.md). -#}
+{#- Live models are built while the source's connection variable is set, like its contract:
+    without it the raw zone holds nothing for them. Dagster re-parses the manifest when the set of
+    enabled live sources changes, so its graph and the `dbt build` it launches agree. -#}
 {% macro live_source_enabled(variable) -%}
-    {{ return(var('cdw_live_sources', false) and env_var(variable, '') != '') }}
+    {{ return(env_var(variable, '') != '') }}
 {%- endmacro %}
