@@ -6,7 +6,7 @@ world where every semantic defect is caught and nothing else is.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -233,6 +233,23 @@ def test_dates_are_judged_against_the_load_date_not_today(sales: SystemContract)
     assert Gate(suite, entity, load_date=DAY3)(table) == []  # the day after the load date
     (failure,) = Gate(suite, entity, load_date=DAY2)(table)
     assert (failure.column, failure.rule) == ("ordered_on", "expect_column_values_to_be_between")
+
+
+def test_a_live_extract_in_a_past_partition_is_judged_against_the_extraction_day(
+    settings: Settings,
+) -> None:
+    """A backfill extracts the database as it is now: a row changed today is not "in the future"."""
+    from orchestration.contracts import LIVE_CONTRACTS_DIR
+    from orchestration.gate import gate_validators
+
+    crm = load_contract(LIVE_CONTRACTS_DIR / "crm_live.yml")
+    live = next(entity for entity in crm.entities if entity.is_live)
+    today = datetime.now(UTC).date()
+    (gate,) = gate_validators(settings, crm, live, DAY1)
+    assert gate.parameters()["latest_date"] == today + timedelta(days=1)
+    file_entity = load_contracts()[0].entities[0]
+    assert not file_entity.is_live
+    assert Gate({}, file_entity, load_date=DAY1).parameters()["latest_date"] == DAY2
 
 
 # --------------------------------------------------------------------------- batch rules
