@@ -27,8 +27,7 @@ def _graph(defs: dg.Definitions) -> dict[str, list[str]]:
     return {
         "assets": sorted(key.to_user_string() for key in graph.get_all_asset_keys()),
         "asset_checks": sorted(
-            f"{check.asset_key.to_user_string()}:{check.name}"
-            for check in graph.asset_check_keys
+            f"{check.asset_key.to_user_string()}:{check.name}" for check in graph.asset_check_keys
         ),
         "jobs": sorted(job.name for job in defs.resolve_all_job_defs()),
         "schedules": sorted(s.name for s in defs.schedules or []),
@@ -60,4 +59,3 @@ def test_raw_assets_are_not_duplicated_by_dbt_sources(defs: dg.Definitions) -> N
     # dbt sources resolve to the ingest assets' keys; a stray source key would be a second node.
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert not [k for k in keys if k.startswith("source") or k.count("/") == 0]
-

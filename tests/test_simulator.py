@@ -17,9 +17,19 @@ from simulator import simulate
 
 END = date(2026, 11, 27)
 ALL_CLASSES = {
-    "malformed_record", "missing_required", "wrong_type", "unknown_currency",
-    "impossible_amount", "impossible_date", "duplicate_key", "wrong_encoding", "truncated_file",
-    "renamed_column", "extra_column", "redelivered_file", "corrected_file",
+    "malformed_record",
+    "missing_required",
+    "wrong_type",
+    "unknown_currency",
+    "impossible_amount",
+    "impossible_date",
+    "duplicate_key",
+    "wrong_encoding",
+    "truncated_file",
+    "renamed_column",
+    "extra_column",
+    "redelivered_file",
+    "corrected_file",
 }
 
 
@@ -38,8 +48,11 @@ def defective(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _db() -> duckdb.DuckDBPyConnection:
@@ -53,6 +66,7 @@ def _truth(root: Path, name: str) -> list[dict]:
 
 
 # --- determinism -------------------------------------------------------------------------
+
 
 def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path: Path) -> None:
     runs = []
@@ -78,11 +92,18 @@ def test_simulate_replaces_previous_world(tmp_path: Path) -> None:
 
 # --- layout and formats --------------------------------------------------------------------
 
+
 def test_initial_extract_then_daily_deltas_with_reference_data(clean: Path) -> None:
     landing = clean / "landing"
     first = landing / "reference" / "2026-11-21"
-    fx = _db().execute(f"select count(distinct rate_date) d, count(distinct currency) c, "
-                   f"min(rate_date) lo from read_csv('{first}/fx_rates_*.csv')").fetchone()
+    fx = (
+        _db()
+        .execute(
+            f"select count(distinct rate_date) d, count(distinct currency) c, "
+            f"min(rate_date) lo from read_csv('{first}/fx_rates_*.csv')"
+        )
+        .fetchone()
+    )
     assert fx is not None
     days, currencies, low = fx
     assert currencies == 11 and low == date(2024, 11, 21)
@@ -98,13 +119,15 @@ def test_initial_extract_then_daily_deltas_with_reference_data(clean: Path) -> N
     assert tables == {"accounts", "contacts", "contact_preferences"}
     header = (landing / "erp" / "2026-11-21" / "invoices_2026-11-21.csv").read_text().split("\n")[0]
     assert header.split(";")[0] == '"InvoiceNo"' and '"WebshopOrderRef"' in header
-    order = json.loads((landing / "webshop" / "2026-11-21" / "orders_2026-11-21.jsonl")
-                       .read_text().split("\n")[0])
+    order = json.loads(
+        (landing / "webshop" / "2026-11-21" / "orders_2026-11-21.jsonl").read_text().split("\n")[0]
+    )
     assert {"orderId", "userId", "orderedAt", "lines"} <= order.keys()
     assert order["orderedAt"][19] in "+-" and order["lines"][0]["lineNo"] == 1
 
 
 # --- truth consistency -------------------------------------------------------------------
+
 
 def _landed_customer_ids(root: Path) -> dict[tuple[str, str], set[str]]:
     landing = root / "landing"
@@ -114,18 +137,19 @@ def _landed_customer_ids(root: Path) -> dict[tuple[str, str], set[str]]:
         connection = sqlite3.connect(sqlite_file)
         for table, key in (("accounts", "account_id"), ("contacts", "contact_id")):
             found.setdefault(("crm", table), set()).update(
-                r[0] for r in connection.execute(f"select {key} from {table}"))
+                r[0] for r in connection.execute(f"select {key} from {table}")
+            )
         connection.close()
     queries = {
         ("erp", "customers"): f"select CustomerNo from read_csv('{landing}/erp/*/customers_*.csv',"
-                              " delim=';', all_varchar=true)",
+        " delim=';', all_varchar=true)",
         ("webshop", "users"): f"select user_id from read_json('{landing}/webshop/*/users_*.jsonl',"
-                              " format='newline_delimited')",
+        " format='newline_delimited')",
         ("pos", "loyalty_cards"): f"select card_no from '{landing}/pos/*/loyalty_cards_*.parquet'",
         ("subscriptions", "subscribers"): f"select subscriber_id from read_csv("
-                                          f"'{landing}/subscriptions/*/subscribers_*.csv')",
+        f"'{landing}/subscriptions/*/subscribers_*.csv')",
         ("support", "tickets"): f"select ticket_id from read_json('{landing}/support/*/"
-                                "tickets_*.jsonl', format='newline_delimited')",
+        "tickets_*.jsonl', format='newline_delimited')",
     }
     for key, query in queries.items():
         found[key] = {r[0] for r in db.execute(query).fetchall()}
@@ -194,10 +218,18 @@ group by s order by s
 
 
 def test_revenue_truth_reproduces_from_landing_files(clean: Path) -> None:
-    computed = {s: (n, eur) for s, n, eur in
-                _db().execute(REVENUE_SQL.format(l=clean / "landing")).fetchall()}
-    truth = _db().execute(f"select system, count(*), sum(amount_reporting) from "
-                      f"'{clean}/truth/revenue.parquet' group by 1").fetchall()
+    computed = {
+        s: (n, eur)
+        for s, n, eur in _db().execute(REVENUE_SQL.format(l=clean / "landing")).fetchall()
+    }
+    truth = (
+        _db()
+        .execute(
+            f"select system, count(*), sum(amount_reporting) from "
+            f"'{clean}/truth/revenue.parquet' group by 1"
+        )
+        .fetchall()
+    )
     expected = {s: (n, eur) for s, n, eur in truth}
     assert computed.keys() == {"erp", "pos", "subscriptions", "webshop"}
     for system, (n, eur) in expected.items():
@@ -208,26 +240,34 @@ def test_revenue_truth_reproduces_from_landing_files(clean: Path) -> None:
 def test_webshop_orders_invoiced_by_erp_are_counted_once(clean: Path) -> None:
     landing = clean / "landing"
     db = _db()
-    refs = {r[0] for r in db.execute(f"select distinct WebshopOrderRef from read_csv("
-                                 f"'{landing}/erp/*/invoices_*.csv', delim=';', all_varchar=true)"
-                                 " where WebshopOrderRef is not null").fetchall()}
-    orders = {r[0]: r[1] for r in db.execute(
-        f"select orderId, status from read_json('{landing}/webshop/*/orders_*.jsonl', "
-        "format='newline_delimited') qualify row_number() over (partition by orderId "
-        "order by updatedAt::timestamptz desc) = 1").fetchall()}
+    refs = {
+        r[0]
+        for r in db.execute(
+            f"select distinct WebshopOrderRef from read_csv("
+            f"'{landing}/erp/*/invoices_*.csv', delim=';', all_varchar=true)"
+            " where WebshopOrderRef is not null"
+        ).fetchall()
+    }
+    orders = {
+        r[0]: r[1]
+        for r in db.execute(
+            f"select orderId, status from read_json('{landing}/webshop/*/orders_*.jsonl', "
+            "format='newline_delimited') qualify row_number() over (partition by orderId "
+            "order by updatedAt::timestamptz desc) = 1"
+        ).fetchall()
+    }
     assert refs <= orders.keys()
     delivered = [o for o, s in orders.items() if s in ("delivered", "returned")]
     share = len(refs & set(delivered)) / len(delivered)
     assert 0.55 < share < 0.8
-    webshop_revenue = {r["source_id"] for r in _truth(clean, "revenue")
-                       if r["system"] == "webshop"}
+    webshop_revenue = {r["source_id"] for r in _truth(clean, "revenue") if r["system"] == "webshop"}
     assert webshop_revenue and not webshop_revenue & refs
-    erp_lines = {r["source_id"] for r in _truth(clean, "revenue")
-                 if r["entity"] == "invoice_lines"}
+    erp_lines = {r["source_id"] for r in _truth(clean, "revenue") if r["entity"] == "invoice_lines"}
     assert len(erp_lines) > len(refs) // 2
 
 
 # --- defects -------------------------------------------------------------------------------
+
 
 def test_every_defect_class_is_injected_and_logged(defective: Path) -> None:
     log = _truth(defective, "defects")
@@ -256,8 +296,12 @@ def test_every_defect_class_is_injected_and_logged(defective: Path) -> None:
 
 def test_row_defects_point_at_the_damaged_record(defective: Path) -> None:
     landing = defective / "landing"
-    rows = [r for r in _truth(defective, "defects") if r["defect_class"] in (
-        "unknown_currency", "duplicate_key", "malformed_record", "missing_required")]
+    rows = [
+        r
+        for r in _truth(defective, "defects")
+        if r["defect_class"]
+        in ("unknown_currency", "duplicate_key", "malformed_record", "missing_required")
+    ]
     checked = Counter()
     for row in rows:
         path = landing / row["file"]
@@ -268,7 +312,7 @@ def test_row_defects_point_at_the_damaged_record(defective: Path) -> None:
         if row["defect_class"] == "unknown_currency":
             assert any(code in line for code in ("XXX", "EUX", "EURO")), row
         elif row["defect_class"] == "duplicate_key":
-            assert line in lines[:row["source_row"] - (path.suffix == ".jsonl")], row
+            assert line in lines[: row["source_row"] - (path.suffix == ".jsonl")], row
         elif row["defect_class"] == "malformed_record" and path.suffix == ".jsonl":
             with pytest.raises(json.JSONDecodeError):
                 json.loads(line)
@@ -280,8 +324,11 @@ def test_row_defects_point_at_the_damaged_record(defective: Path) -> None:
 
 def test_defective_records_are_not_in_truth(defective: Path) -> None:
     log = _truth(defective, "defects")
-    lost_users = [r for r in log if r["entity"] == "users" and r["defect_class"] in (
-        "malformed_record", "missing_required")]
+    lost_users = [
+        r
+        for r in log
+        if r["entity"] == "users" and r["defect_class"] in ("malformed_record", "missing_required")
+    ]
     known = {r["source_id"] for r in _truth(defective, "source_records")}
     for row in lost_users:
         line = (defective / "landing" / row["file"]).read_text().split("\n")[row["source_row"] - 1]
@@ -296,6 +343,7 @@ def test_defect_rate_zero_injects_nothing(clean: Path) -> None:
 
 # --- traps and behaviour -------------------------------------------------------------------
 
+
 def test_identity_traps_are_present(clean: Path) -> None:
     customers = _truth(clean, "customers")
     emails = Counter(c["email"] for c in customers)
@@ -303,11 +351,18 @@ def test_identity_traps_are_present(clean: Path) -> None:
     names = Counter((c["given_name"], c["family_name"]) for c in customers if c["kind"] == "person")
     assert any(n >= 2 for n in names.values())
     business = {c["true_customer_id"] for c in customers if c["kind"] == "business"}
-    contacts = Counter(r["true_customer_id"] for r in _truth(clean, "source_records")
-                       if r["entity"] == "contacts" and r["true_customer_id"] in business)
+    contacts = Counter(
+        r["true_customer_id"]
+        for r in _truth(clean, "source_records")
+        if r["entity"] == "contacts" and r["true_customer_id"] in business
+    )
     assert business and max(contacts.values()) >= 2
-    holders = " ".join(r[0] or "" for r in _db().execute(
-        f"select holder_name from '{clean}/landing/pos/*/loyalty_cards_*.parquet'").fetchall())
+    holders = " ".join(
+        r[0] or ""
+        for r in _db()
+        .execute(f"select holder_name from '{clean}/landing/pos/*/loyalty_cards_*.parquet'")
+        .fetchall()
+    )
     assert any("\u0600" <= ch <= "\u06ff" for ch in holders)  # Arabic script
     assert any("\u05d0" <= ch <= "\u05ea" for ch in holders)  # Hebrew script
     assert any("\u4e00" <= ch <= "\u9fff" for ch in holders)  # Hanzi
@@ -316,13 +371,17 @@ def test_identity_traps_are_present(clean: Path) -> None:
 
 
 def test_revenue_is_pareto_shaped(clean: Path) -> None:
-    shares = _db().execute(f"""
+    shares = (
+        _db()
+        .execute(f"""
         with c as (select true_customer_id, sum(amount_reporting) r
                    from '{clean}/truth/revenue.parquet' where true_customer_id is not null
                    group by 1),
              ranked as (select r, row_number() over (order by r desc) rn, count(*) over () n
                         from c)
-        select sum(r) filter (where rn <= n * 0.2) / sum(r) from ranked""").fetchone()
+        select sum(r) filter (where rn <= n * 0.2) / sum(r) from ranked""")
+        .fetchone()
+    )
     assert shares is not None and shares[0] >= 0.6
 
 
@@ -335,29 +394,47 @@ def test_complaints_come_before_churn_and_drive_it(clean: Path) -> None:
     service = [c for c in customers if c["churn_cause"] == "poor_service"]
     assert service
     assert all(c["first_complaint_date"] < c["churn_date"] for c in service)
-    ticket_dates = {r[0]: r[1] for r in _db().execute(
-        f"select requester.email, min(openedAt::timestamptz)::date from read_json("
-        f"'{clean}/landing/support/*/tickets_*.jsonl', format='newline_delimited') "
-        "where category = 'complaint' group by 1").fetchall()}
+    ticket_dates = {
+        r[0]: r[1]
+        for r in _db()
+        .execute(
+            f"select requester.email, min(openedAt::timestamptz)::date from read_json("
+            f"'{clean}/landing/support/*/tickets_*.jsonl', format='newline_delimited') "
+            "where category = 'complaint' group by 1"
+        )
+        .fetchall()
+    }
     assert len(ticket_dates) >= len(service) // 2
     assert any(c["won_back_date"] is not None for c in customers)
-    reasons = {r[0] for r in _db().execute(
-        f"select distinct cancel_reason from read_csv("
-        f"'{clean}/landing/subscriptions/*/subscription_events_*.csv') "
-        "where event_type = 'cancel'").fetchall()}
+    reasons = {
+        r[0]
+        for r in _db()
+        .execute(
+            f"select distinct cancel_reason from read_csv("
+            f"'{clean}/landing/subscriptions/*/subscription_events_*.csv') "
+            "where event_type = 'cancel'"
+        )
+        .fetchall()
+    }
     assert "poor_service" in reasons and len(reasons) >= 3
 
 
 def test_marketing_and_opt_outs(clean: Path) -> None:
-    kinds = Counter(r[0] for r in _db().execute(
-        f"select event_type from read_csv('{clean}/landing/marketing/*/campaign_events_*.csv')"
-    ).fetchall())
+    kinds = Counter(
+        r[0]
+        for r in _db()
+        .execute(
+            f"select event_type from read_csv('{clean}/landing/marketing/*/campaign_events_*.csv')"
+        )
+        .fetchall()
+    )
     assert kinds["send"] > kinds["open"] > kinds["click"] > 0 and kinds["unsubscribe"] > 0
     opted_out = 0
     for sqlite_file in (clean / "landing" / "crm").glob("*/*.sqlite"):
         connection = sqlite3.connect(sqlite_file)
         opted_out += connection.execute(
-            "select count(*) from contact_preferences where is_opted_in = 0").fetchone()[0]
+            "select count(*) from contact_preferences where is_opted_in = 0"
+        ).fetchone()[0]
         connection.close()
     assert opted_out > 0
 
@@ -383,9 +460,9 @@ def test_text_helpers_match_numpy_at_scale() -> None:
     shared = few_objects(codes)
     assert shared.tolist()[:4] == codes.tolist()[:4] and len({id(v) for v in shared[:99]}) == 3
     keys = np.array(["b|2", "a|10", "b|2", "a|9"], dtype=object)
-    assert (joined(np.array(["b", "a", "b", "a"], dtype=object), np.array([2, 10, 2, 9]), "|")
-            == keys).all()
+    assert (
+        joined(np.array(["b", "a", "b", "a"], dtype=object), np.array([2, 10, 2, 9]), "|") == keys
+    ).all()
     assert (sort_order(keys) == np.argsort(keys.astype(str), kind="stable")).all()
     assert key_codes(keys)[0] == key_codes(keys)[2] and len(set(key_codes(keys))) == 3
-    assert numbered("INV-", np.array([7, 1234567]), 7).tolist() == ["INV-0000007",
-                                                                      "INV-1234567"]
+    assert numbered("INV-", np.array([7, 1234567]), 7).tolist() == ["INV-0000007", "INV-1234567"]

@@ -81,6 +81,7 @@ def split_batches(system: str, entities: dict[str, Records], timeline: Timeline)
                 table = entities[other]
                 records[other] = Rows(table, np.flatnonzero(table["_load_day"] == day))
             date_text = str(iso_dates(np.array([day]))[0])
-            batches.append(Batch(system, group, int(day),
-                                 spec(system, group[0]).file_name(date_text), records))
+            batches.append(
+                Batch(system, group, int(day), spec(system, group[0]).file_name(date_text), records)
+            )
     return batches

@@ -34,28 +34,52 @@ from simulator.frames import NULL_DAY, Records, pick
 from simulator.lines import Lines
 
 ROW_CLASSES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
-    "malformed_record": (("erp", "invoice_lines", None), ("subscriptions", "charges", None),
-                         ("webshop", "users", None), ("support", "tickets", None),
-                         ("marketing", "campaign_events", None), ("erp", "customers", None)),
-    "missing_required": (("erp", "invoice_lines", "sku"), ("pos", "basket_lines", "sku"),
-                         ("subscriptions", "charges", "plan_id"), ("webshop", "users", "email"),
-                         ("subscriptions", "subscribers", "email"),
-                         ("crm", "contacts", "account_id"), ("support", "tickets", "category")),
-    "wrong_type": (("erp", "invoice_lines", "quantity"), ("subscriptions", "charges", "amount"),
-                   ("support", "tickets", "satisfaction_score"),
-                   ("erp", "credit_notes", "amount")),
-    "unknown_currency": (("erp", "invoice_lines", "currency"), ("pos", "basket_lines", "currency"),
-                         ("subscriptions", "charges", "currency"),
-                         ("webshop", "orders", "currency")),
-    "impossible_amount": (("erp", "invoice_lines", "unit_price"),
-                          ("pos", "basket_lines", "unit_price"),
-                          ("subscriptions", "charges", "amount"),
-                          ("erp", "credit_notes", "amount")),
-    "impossible_date": (("subscriptions", "charges", "charge_date"),
-                        ("erp", "credit_notes", "credit_date"),
-                        ("marketing", "campaign_events", "occurred_at")),
-    "duplicate_key": (("erp", "invoice_lines", None), ("pos", "basket_lines", None),
-                      ("subscriptions", "charges", None), ("marketing", "campaign_events", None)),
+    "malformed_record": (
+        ("erp", "invoice_lines", None),
+        ("subscriptions", "charges", None),
+        ("webshop", "users", None),
+        ("support", "tickets", None),
+        ("marketing", "campaign_events", None),
+        ("erp", "customers", None),
+    ),
+    "missing_required": (
+        ("erp", "invoice_lines", "sku"),
+        ("pos", "basket_lines", "sku"),
+        ("subscriptions", "charges", "plan_id"),
+        ("webshop", "users", "email"),
+        ("subscriptions", "subscribers", "email"),
+        ("crm", "contacts", "account_id"),
+        ("support", "tickets", "category"),
+    ),
+    "wrong_type": (
+        ("erp", "invoice_lines", "quantity"),
+        ("subscriptions", "charges", "amount"),
+        ("support", "tickets", "satisfaction_score"),
+        ("erp", "credit_notes", "amount"),
+    ),
+    "unknown_currency": (
+        ("erp", "invoice_lines", "currency"),
+        ("pos", "basket_lines", "currency"),
+        ("subscriptions", "charges", "currency"),
+        ("webshop", "orders", "currency"),
+    ),
+    "impossible_amount": (
+        ("erp", "invoice_lines", "unit_price"),
+        ("pos", "basket_lines", "unit_price"),
+        ("subscriptions", "charges", "amount"),
+        ("erp", "credit_notes", "amount"),
+    ),
+    "impossible_date": (
+        ("subscriptions", "charges", "charge_date"),
+        ("erp", "credit_notes", "credit_date"),
+        ("marketing", "campaign_events", "occurred_at"),
+    ),
+    "duplicate_key": (
+        ("erp", "invoice_lines", None),
+        ("pos", "basket_lines", None),
+        ("subscriptions", "charges", None),
+        ("marketing", "campaign_events", None),
+    ),
 }
 TEXT_FORMATS = ("csv", "jsonl")
 
@@ -81,8 +105,14 @@ class DefectPlan:
         self.lost.setdefault((system, entity), []).append(np.asarray(keys, dtype=object))
 
 
-def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day: int,
-                 entities: dict[tuple[str, str], Records], rng: np.random.Generator) -> DefectPlan:
+def plan_defects(
+    batches: list[Batch],
+    rate: float,
+    first_load_day: int,
+    end_day: int,
+    entities: dict[tuple[str, str], Records],
+    rng: np.random.Generator,
+) -> DefectPlan:
     plan = DefectPlan()
     if rate <= 0:
         return plan
@@ -90,8 +120,11 @@ def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day
     total = sum(b.rows(e) for b in batches for e in b.entities if e != "order_lines")
     per_class = max(1, round(rate * total / len(ROW_CLASSES)))
     taken: set[tuple[int, int]] = set()
-    single = {key: versions_per_key(records) == 1 for key, records in entities.items()
-              if "_key" in records}
+    single = {
+        key: versions_per_key(records) == 1
+        for key, records in entities.items()
+        if "_key" in records
+    }
     for defect_class, targets in ROW_CLASSES.items():
         candidates = _candidates(batches, targets, reserved, single, defect_class)
         if not candidates:
@@ -110,7 +143,8 @@ def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day
             taken.add((batch_index, row))
             chosen += 1
             plan.rows.setdefault(batch_index, []).append(
-                RowDefect(target[1], row, defect_class, target[2], int(rng.integers(0, 4))))
+                RowDefect(target[1], row, defect_class, target[2], int(rng.integers(0, 4)))
+            )
     _log_row_defects(batches, plan)
     return plan
 
@@ -118,12 +152,16 @@ def plan_defects(batches: list[Batch], rate: float, first_load_day: int, end_day
 def _lazily(values: np.ndarray, chunk: int = 4096) -> Iterator[int]:
     """values.tolist(), a chunk at a time: callers stop long before the end."""
     for start in range(0, len(values), chunk):
-        yield from values[start:start + chunk].tolist()
+        yield from values[start : start + chunk].tolist()
 
 
-def _candidates(batches: list[Batch], targets: tuple[tuple[str, str, str | None], ...],
-                reserved: set[int], single: dict[tuple[str, str], np.ndarray],
-                defect_class: str) -> list[tuple[tuple[str, str, str | None], np.ndarray, int]]:
+def _candidates(
+    batches: list[Batch],
+    targets: tuple[tuple[str, str, str | None], ...],
+    reserved: set[int],
+    single: dict[tuple[str, str], np.ndarray],
+    defect_class: str,
+) -> list[tuple[tuple[str, str, str | None], np.ndarray, int]]:
     out = []
     for target in targets:
         system, entity, _ = target
@@ -131,7 +169,8 @@ def _candidates(batches: list[Batch], targets: tuple[tuple[str, str, str | None]
             if index in reserved or batch.system != system or entity not in batch.entities:
                 continue
             if defect_class in ("malformed_record", "wrong_type") and (
-                    batch.main.format not in TEXT_FORMATS):
+                batch.main.format not in TEXT_FORMATS
+            ):
                 continue
             records = batch.records[entity]
             if not records or not len(records["_key"]):
@@ -143,16 +182,28 @@ def _candidates(batches: list[Batch], targets: tuple[tuple[str, str, str | None]
     return out
 
 
-def _plan_file_defects(batches: list[Batch], plan: DefectPlan, first_load_day: int, end_day: int,
-                       entities: dict[tuple[str, str], Records]) -> set[int]:
+def _plan_file_defects(
+    batches: list[Batch],
+    plan: DefectPlan,
+    first_load_day: int,
+    end_day: int,
+    entities: dict[tuple[str, str], Records],
+) -> set[int]:
     reserved: set[int] = set()
 
-    def pick(system: str, entity: str, min_rows: int, need_next: bool = False,
-             smallest: bool = False) -> int | None:
-        options = [i for i, b in enumerate(batches)
-                   if b.system == system and b.entities[0] == entity and i not in reserved
-                   and b.load_day > first_load_day and b.rows() >= min_rows
-                   and (not need_next or b.load_day < end_day)]
+    def pick(
+        system: str, entity: str, min_rows: int, need_next: bool = False, smallest: bool = False
+    ) -> int | None:
+        options = [
+            i
+            for i, b in enumerate(batches)
+            if b.system == system
+            and b.entities[0] == entity
+            and i not in reserved
+            and b.load_day > first_load_day
+            and b.rows() >= min_rows
+            and (not need_next or b.load_day < end_day)
+        ]
         if not options:
             return None
         chosen = min(options, key=lambda i: batches[i].rows()) if smallest else options[0]
@@ -160,31 +211,47 @@ def _plan_file_defects(batches: list[Batch], plan: DefectPlan, first_load_day: i
         return chosen
 
     for system, entity in (("erp", "customers"), ("subscriptions", "subscribers")):
-        encoding = _prepare_encoding_batch(batches, reserved, first_load_day, end_day, system,
-                                           entity)
+        encoding = _prepare_encoding_batch(
+            batches, reserved, first_load_day, end_day, system, entity
+        )
         if encoding is not None:
             plan.files[encoding] = "wrong_encoding"
             break
     for cls, options in (
-        ("renamed_column", (("erp", "customers", 1, False, True),
-                            ("subscriptions", "subscribers", 1, False, True),
-                            ("marketing", "campaign_events", 1, False, True))),
-        ("extra_column", (("subscriptions", "subscribers", 1, False, False),
-                          ("erp", "customers", 1, False, False),
-                          ("marketing", "campaign_events", 1, False, False),
-                          ("erp", "invoices", 1, False, False))),
-        ("truncated_file", (("subscriptions", "charges", 2, False, False),
-                            ("marketing", "campaign_events", 2, False, False))),
+        (
+            "renamed_column",
+            (
+                ("erp", "customers", 1, False, True),
+                ("subscriptions", "subscribers", 1, False, True),
+                ("marketing", "campaign_events", 1, False, True),
+            ),
+        ),
+        (
+            "extra_column",
+            (
+                ("subscriptions", "subscribers", 1, False, False),
+                ("erp", "customers", 1, False, False),
+                ("marketing", "campaign_events", 1, False, False),
+                ("erp", "invoices", 1, False, False),
+            ),
+        ),
+        (
+            "truncated_file",
+            (
+                ("subscriptions", "charges", 2, False, False),
+                ("marketing", "campaign_events", 2, False, False),
+            ),
+        ),
     ):
         for system, entity, min_rows, need_next, smallest in options:
             chosen = pick(system, entity, min_rows, need_next, smallest)
             if chosen is not None:
                 plan.files[chosen] = cls
                 break
-    for habit, options in (("redelivered_file", (("erp", "invoice_lines"),
-                                                 ("marketing", "campaign_events"))),
-                           ("corrected_file", (("pos", "basket_lines"),
-                                               ("subscriptions", "charges")))):
+    for habit, options in (
+        ("redelivered_file", (("erp", "invoice_lines"), ("marketing", "campaign_events"))),
+        ("corrected_file", (("pos", "basket_lines"), ("subscriptions", "charges"))),
+    ):
         for system, entity in options:
             chosen = pick(system, entity, 1, need_next=True)
             if chosen is not None:
@@ -194,13 +261,22 @@ def _plan_file_defects(batches: list[Batch], plan: DefectPlan, first_load_day: i
     return reserved
 
 
-def _prepare_encoding_batch(batches: list[Batch], reserved: set[int], first_load_day: int,
-                            end_day: int, system: str, entity: str) -> int | None:
+def _prepare_encoding_batch(
+    batches: list[Batch],
+    reserved: set[int],
+    first_load_day: int,
+    end_day: int,
+    system: str,
+    entity: str,
+) -> int | None:
     """Find a customer delta (ERP customers first) with names only cp1252 can hold; rows that
     would decode as UTF-8 anyway (pure ASCII) are held back to the next day, so the whole file
     is unreadable."""
-    erp = {b.load_day: i for i, b in enumerate(batches)
-           if b.system == system and b.entities[0] == entity}
+    erp = {
+        b.load_day: i
+        for i, b in enumerate(batches)
+        if b.system == system and b.entities[0] == entity
+    }
     for day in sorted(erp):
         if day <= first_load_day or day >= end_day or erp[day] in reserved:
             continue
@@ -223,8 +299,7 @@ def _prepare_encoding_batch(batches: list[Batch], reserved: set[int], first_load
 
 
 def _row_texts(records: Records) -> list[str]:
-    parts = [records[c] for c in ("customer_name", "full_name", "street", "city")
-             if c in records]
+    parts = [records[c] for c in ("customer_name", "full_name", "street", "city") if c in records]
     return [" ".join(str(v) for v in row if v is not None) for row in zip(*parts, strict=True)]
 
 
@@ -238,15 +313,28 @@ def _cp1252_only(text: str) -> bool:
     return True
 
 
-def _entry(batch: Batch, entity: str, row: int | None, column: str | None, defect_class: str,
-           description: str) -> dict[str, object]:
-    return {"system": batch.system, "entity": entity, "file": batch.path,
-            "source_row": None if row is None else row, "column_name": column,
-            "defect_class": defect_class, "description": description}
+def _entry(
+    batch: Batch,
+    entity: str,
+    row: int | None,
+    column: str | None,
+    defect_class: str,
+    description: str,
+) -> dict[str, object]:
+    return {
+        "system": batch.system,
+        "entity": entity,
+        "file": batch.path,
+        "source_row": None if row is None else row,
+        "column_name": column,
+        "defect_class": defect_class,
+        "description": description,
+    }
 
 
-def _log_file_defects(batches: list[Batch], plan: DefectPlan,
-                      entities: dict[tuple[str, str], Records]) -> None:
+def _log_file_defects(
+    batches: list[Batch], plan: DefectPlan, entities: dict[tuple[str, str], Records]
+) -> None:
     for index, cls in sorted(plan.files.items()):
         batch = batches[index]
         entity = batch.entities[0]
@@ -257,7 +345,7 @@ def _log_file_defects(batches: list[Batch], plan: DefectPlan,
             plan.lose(batch.system, entity, pick(records, "_key", slice(-1, None)))
         text = {
             "wrong_encoding": "file written in cp1252 although the contract says utf-8; every "
-                              "record holds characters that are invalid UTF-8 here",
+            "record holds characters that are invalid UTF-8 here",
             "renamed_column": "the email column is delivered under the name EMail",
             "extra_column": "an undeclared column Note was added at the end (recoverable)",
             "truncated_file": "file cut in the middle of its last record (no final newline)",
@@ -269,14 +357,32 @@ def _log_file_defects(batches: list[Batch], plan: DefectPlan,
         batch = batches[index]
         later = f"{batch.system}/{_next_folder(batch)}/{batch.name}"
         if habit == "redelivered_file":
-            plan.log.append({**_entry(batch, batch.entities[0], None, None, habit,
-                                      f"identical copy of {batch.path} delivered again"),
-                             "file": later})
+            plan.log.append(
+                {
+                    **_entry(
+                        batch,
+                        batch.entities[0],
+                        None,
+                        None,
+                        habit,
+                        f"identical copy of {batch.path} delivered again",
+                    ),
+                    "file": later,
+                }
+            )
         else:
             column = "unit_price" if "unit_price" in batch.records[batch.entities[0]] else "amount"
-            plan.log.append(_entry(batch, batch.entities[0], None, column, habit,
-                                   f"{column} ten times too high in every fifth record; "
-                                   f"replaced by the corrected file {later}"))
+            plan.log.append(
+                _entry(
+                    batch,
+                    batch.entities[0],
+                    None,
+                    column,
+                    habit,
+                    f"{column} ten times too high in every fifth record; "
+                    f"replaced by the corrected file {later}",
+                )
+            )
 
 
 def _next_folder(batch: Batch) -> str:
@@ -356,8 +462,9 @@ def apply_to_records(batch: Batch, defects: list[RowDefect]) -> dict[str, Record
     return out
 
 
-def apply_to_csv(lines: Lines, batch: Batch, defects: list[RowDefect], delimiter: str,
-                 decimal_comma: bool) -> Lines:
+def apply_to_csv(
+    lines: Lines, batch: Batch, defects: list[RowDefect], delimiter: str, decimal_comma: bool
+) -> Lines:
     """lines[0] is the header; record r (1-based) is lines[r]."""
     header = next(csv.reader([lines[0]], delimiter=delimiter))
     names = [c.name for c in batch.main.columns]

@@ -17,8 +17,9 @@ from simulator.timeline import Timeline
 LATE_SHARE = 0.02
 
 
-def assign_load_days(records: Records, timeline: Timeline, rng: np.random.Generator,
-                     late_share: float = LATE_SHARE) -> Records:
+def assign_load_days(
+    records: Records, timeline: Timeline, rng: np.random.Generator, late_share: float = LATE_SHARE
+) -> Records:
     day = records["_day"]
     load = np.maximum(day, timeline.first_load_day)
     late = (day > timeline.first_load_day) & (rng.random(len(day)) < late_share)

@@ -81,8 +81,11 @@ def replace(values: np.ndarray, old: str, new: str, count: int = -1) -> np.ndarr
     values = np.asarray(values).astype(str)
     if not len(values):
         return values
-    return np.char.replace(values, old, new) if count < 0 else np.char.replace(
-        values, old, new, count=count)
+    return (
+        np.char.replace(values, old, new)
+        if count < 0
+        else np.char.replace(values, old, new, count=count)
+    )
 
 
 def ljust(values: np.ndarray, width: int) -> np.ndarray:
@@ -97,11 +100,12 @@ def sort_order(*keys: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     columns = {f"k{i}": pa.array(k) for i, k in enumerate(keys)}
     if any(c.null_count for c in columns.values()) or not all(
-            pa.types.is_string(c.type) or pa.types.is_integer(c.type)
-            for c in columns.values()):
+        pa.types.is_string(c.type) or pa.types.is_integer(c.type) for c in columns.values()
+    ):
         return np.lexsort(tuple(k.astype(str) if k.dtype == object else k for k in keys[::-1]))
-    indices = pc.sort_indices(pa.table(columns), sort_keys=[(name, "ascending")
-                                                          for name in columns])
+    indices = pc.sort_indices(
+        pa.table(columns), sort_keys=[(name, "ascending") for name in columns]
+    )
     return indices.to_numpy().astype(np.int64)
 
 
@@ -121,10 +125,13 @@ def joined(left: np.ndarray, right: np.ndarray, sep: str) -> np.ndarray:
     if not len(left):
         return np.zeros(0, dtype=object)
     parts = [arrow_text(v) if v.dtype.kind in "OU" else pa.array(v) for v in (left, right)]
-    if any(p.null_count or not (pa.types.is_string(p.type) or pa.types.is_integer(p.type))
-           for p in parts):
-        return np.char.add(np.char.add(np.asarray(left).astype(str), sep),
-                           np.asarray(right).astype(str)).astype(object)
+    if any(
+        p.null_count or not (pa.types.is_string(p.type) or pa.types.is_integer(p.type))
+        for p in parts
+    ):
+        return np.char.add(
+            np.char.add(np.asarray(left).astype(str), sep), np.asarray(right).astype(str)
+        ).astype(object)
     text = [p.cast(pa.string()) for p in parts]
     return pc.binary_join_element_wise(*text, sep).to_numpy(zero_copy_only=False)
 

@@ -33,12 +33,14 @@ class Lines:
         if not len(values):
             return cls(b"", np.zeros(1, dtype=np.int64))
         text = pa.large_string()
-        joined = pc.binary_join_element_wise(values.cast(text), pa.scalar("", text),
-                                             pa.scalar("\n", text))
+        joined = pc.binary_join_element_wise(
+            values.cast(text), pa.scalar("", text), pa.scalar("\n", text)
+        )
         offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[
-            joined.offset:joined.offset + len(joined) + 1]
+            joined.offset : joined.offset + len(joined) + 1
+        ]
         data = joined.buffers()[2]
-        blob = data[int(offsets[0]):int(offsets[-1])].to_pybytes()
+        blob = data[int(offsets[0]) : int(offsets[-1])].to_pybytes()
         return cls(blob, (offsets - offsets[0]).astype(np.int64))
 
     def __len__(self) -> int:
@@ -57,7 +59,7 @@ class Lines:
             return self._added[i - base]
         if i in self._changed:
             return self._changed[i]
-        return self._blob[self._starts[i]:self._starts[i + 1] - 1].decode("utf-8")
+        return self._blob[self._starts[i] : self._starts[i + 1] - 1].decode("utf-8")
 
     def __setitem__(self, i: int, value: str) -> None:
         i = self._index(i)
@@ -79,7 +81,7 @@ class Lines:
             return bytes(self._blob)
         pieces, position = [], 0
         for i in sorted(self._changed):
-            pieces.append(self._blob[position:self._starts[i]])
+            pieces.append(self._blob[position : self._starts[i]])
             pieces.append(self._changed[i].encode("utf-8") + b"\n")
             position = int(self._starts[i + 1])
         pieces.append(self._blob[position:])

@@ -30,15 +30,24 @@ def draw_marketing(people: People, rng: np.random.Generator, timeline: Timeline)
     line = rng.integers(-1, len(PRODUCT_LINES), m)
     campaigns: Records = {
         "campaign_id": numbered("CMP-", np.arange(1, m + 1), 4),
-        "campaign_name": np.array([f"{('Newsletter' if li < 0 else PRODUCT_LINES[li].title())} "
-                                   f"{np.datetime64(int(s), 'D')}" for li, s in
-                                   zip(line.tolist(), starts.tolist(), strict=True)], dtype=object),
-        "channel": rng.choice(np.array(["email", "email", "email", "social", "display"],
-                                       dtype=object), m),
-        "product_line": np.array([None if li < 0 else PRODUCT_LINES[li] for li in line.tolist()],
-                                 dtype=object),
-        "start_date": starts, "end_date": starts + 7,
-        "cost": rng.integers(50_000, 2_500_000, m), "currency": repeated(m, "EUR"),
+        "campaign_name": np.array(
+            [
+                f"{('Newsletter' if li < 0 else PRODUCT_LINES[li].title())} "
+                f"{np.datetime64(int(s), 'D')}"
+                for li, s in zip(line.tolist(), starts.tolist(), strict=True)
+            ],
+            dtype=object,
+        ),
+        "channel": rng.choice(
+            np.array(["email", "email", "email", "social", "display"], dtype=object), m
+        ),
+        "product_line": np.array(
+            [None if li < 0 else PRODUCT_LINES[li] for li in line.tolist()], dtype=object
+        ),
+        "start_date": starts,
+        "end_date": starts + 7,
+        "cost": rng.integers(50_000, 2_500_000, m),
+        "currency": repeated(m, "EUR"),
         "_day": starts,
     }
     n = len(people["index"])
@@ -53,8 +62,14 @@ def draw_marketing(people: People, rng: np.random.Generator, timeline: Timeline)
     return Marketing(campaigns, events, unsubscribed)
 
 
-def _campaign_events(c: int, start: int, people: People, unsubscribed: np.ndarray, share: float,
-                     rng: np.random.Generator) -> Records:
+def _campaign_events(
+    c: int,
+    start: int,
+    people: People,
+    unsubscribed: np.ndarray,
+    share: float,
+    rng: np.random.Generator,
+) -> Records:
     eligible = (people["acquired_day"] <= start) & (unsubscribed < 0)
     recipients = np.flatnonzero(eligible & (rng.random(len(eligible)) < share))
     k = len(recipients)
@@ -67,20 +82,33 @@ def _campaign_events(c: int, start: int, people: People, unsubscribed: np.ndarra
     unsub_at = open_at + rng.integers(5, 900, k)
     unsubscribed[recipients[unsub]] = unsub_at[unsub] // DAY
     who = np.concatenate([recipients, recipients[opened], recipients[clicked], recipients[unsub]])
-    kind = np.concatenate([repeated(k, "send"),
-                           repeated(int(opened.sum()), "open"),
-                           repeated(int(clicked.sum()), "click"),
-                           repeated(int(unsub.sum()), "unsubscribe")])
+    kind = np.concatenate(
+        [
+            repeated(k, "send"),
+            repeated(int(opened.sum()), "open"),
+            repeated(int(clicked.sum()), "click"),
+            repeated(int(unsub.sum()), "unsubscribe"),
+        ]
+    )
     when = np.concatenate([sent, open_at[opened], click_at[clicked], unsub_at[unsub]])
-    return {"_customer": who, "event_type": kind, "occurred_at": when,
-            "_campaign": np.full(len(who), c, dtype=np.int64)}
+    return {
+        "_customer": who,
+        "event_type": kind,
+        "occurred_at": when,
+        "_campaign": np.full(len(who), c, dtype=np.int64),
+    }
 
 
 def _number_events(parts: list[Records], timeline: Timeline) -> Records:
     if not parts:
-        return {"event_id": np.zeros(0, dtype=object), "_customer": np.zeros(0, np.int64),
-                "event_type": np.zeros(0, dtype=object), "occurred_at": np.zeros(0, np.int64),
-                "_campaign": np.zeros(0, np.int64), "_day": np.zeros(0, np.int64)}
+        return {
+            "event_id": np.zeros(0, dtype=object),
+            "_customer": np.zeros(0, np.int64),
+            "event_type": np.zeros(0, dtype=object),
+            "occurred_at": np.zeros(0, np.int64),
+            "_campaign": np.zeros(0, np.int64),
+            "_day": np.zeros(0, np.int64),
+        }
     events = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     keep = events["occurred_at"] < (timeline.end_day + 1) * DAY
     events = {k: v[keep] for k, v in events.items()}

@@ -31,73 +31,101 @@ NON_LATIN: frozenset[str] = frozenset({"ar", "he", "zh"})
 # culture: "latin/native/gender/nickname/variant|variant" entries ("" = same as latin / none)
 _GIVEN: dict[str, str] = {
     "de": "Alexander//m/Alex/ Michael//m/Micha/ Thomas//m/Tom/ Stefan//m//Stephan Andreas//m/Andi/ "
-          "Johannes//m/Hannes/ Maximilian//m/Max/ Friedrich//m/Fritz/ Wolfgang//m/Wolf/ "
-          "Jürgen//m//Juergen Jörg//m//Joerg Günther//m//Gunther Katharina//f/Kathi/Katarina "
-          "Elisabeth//f/Lisa/Elisabet Susanne//f/Susi/ Christina//f/Tina/Kristina Anna//f// "
-          "Julia//f/Jule/ Sabine//f/Bine/ Ursula//f/Uschi/ Monika//f/Moni/",
+    "Johannes//m/Hannes/ Maximilian//m/Max/ Friedrich//m/Fritz/ Wolfgang//m/Wolf/ "
+    "Jürgen//m//Juergen Jörg//m//Joerg Günther//m//Gunther Katharina//f/Kathi/Katarina "
+    "Elisabeth//f/Lisa/Elisabet Susanne//f/Susi/ Christina//f/Tina/Kristina Anna//f// "
+    "Julia//f/Jule/ Sabine//f/Bine/ Ursula//f/Uschi/ Monika//f/Moni/",
     "en": "Robert//m/Bob/ William//m/Bill/ Richard//m/Rick/ James//m/Jim/ John//m/Jack/ "
-          "Michael//m/Mike/ Daniel//m/Dan/ Christopher//m/Chris/ Thomas//m/Tom/ Anthony//m/Tony/ "
-          "Elizabeth//f/Liz/Elisabeth Margaret//f/Peggy/ Katherine//f/Kate/Catherine "
-          "Jennifer//f/Jenny/ Patricia//f/Pat/ Susan//f/Sue/ Rebecca//f/Becky/ Victoria//f/Vicky/ "
-          "Emily//f// Olivia//f/Liv/",
+    "Michael//m/Mike/ Daniel//m/Dan/ Christopher//m/Chris/ Thomas//m/Tom/ Anthony//m/Tony/ "
+    "Elizabeth//f/Liz/Elisabeth Margaret//f/Peggy/ Katherine//f/Kate/Catherine "
+    "Jennifer//f/Jenny/ Patricia//f/Pat/ Susan//f/Sue/ Rebecca//f/Becky/ Victoria//f/Vicky/ "
+    "Emily//f// Olivia//f/Liv/",
     "ar": "Mohammed/محمد/m//Muhammad|Mohamed Ahmad/أحمد/m//Ahmed Ali/علي/m// Omar/عمر/m//Umar "
-          "Hassan/حسن/m//Hasan Reza/رضا/m//Rida Karim/كريم/m//Kareem Fatima/فاطمة/f//Fatemeh "
-          "Aisha/عائشة/f//Aysha|Aicha Leila/ليلى/f//Layla|Laila Maryam/مريم/f//Mariam "
-          "Zahra/زهرا/f//Zahraa Sara/سارا/f//Sarah Nadia/نادية/f//Nadiya",
+    "Hassan/حسن/m//Hasan Reza/رضا/m//Rida Karim/كريم/m//Kareem Fatima/فاطمة/f//Fatemeh "
+    "Aisha/عائشة/f//Aysha|Aicha Leila/ليلى/f//Layla|Laila Maryam/مريم/f//Mariam "
+    "Zahra/زهرا/f//Zahraa Sara/سارا/f//Sarah Nadia/نادية/f//Nadiya",
     "he": "David/דוד/m/Dudi/ Moshe/משה/m//Moishe Yosef/יוסף/m/Yossi/Joseph Avraham/אברהם/m/Avi/ "
-          "Noam/נועם/m// Itzhak/יצחק/m/Itzik/Yitzhak Sarah/שרה/f//Sara Rivka/רבקה/f//Rebecca "
-          "Tamar/תמר/f// Noa/נועה/f// Yael/יעל/f//Jael Miriam/מרים/f//Miryam",
+    "Noam/נועם/m// Itzhak/יצחק/m/Itzik/Yitzhak Sarah/שרה/f//Sara Rivka/רבקה/f//Rebecca "
+    "Tamar/תמר/f// Noa/נועה/f// Yael/יעל/f//Jael Miriam/מרים/f//Miryam",
     "zh": "Wei/伟/m// Jun/军/m// Hao/浩/m// Lei/磊/m// Ming/明/m// Jian/建/m// Jing/静/f// "
-          "Li/丽/f// Fang/芳/f// Xiuying/秀英/f//Xiu Ying Yan/燕/f// Mei/梅/f//",
+    "Li/丽/f// Fang/芳/f// Xiuying/秀英/f//Xiu Ying Yan/燕/f// Mei/梅/f//",
     "ms": "Ahmad//m//Ahmed Muhammad//m//Mohd Ismail//m// Hafiz//m// Razak//m// Budi//m// "
-          "Siti//f// Nurul//f//Nur Aisyah//f//Aishah Farah//f// Dewi//f// Wulandari//f//",
+    "Siti//f// Nurul//f//Nur Aisyah//f//Aishah Farah//f// Dewi//f// Wulandari//f//",
     "sv": "Erik//m//Eric Lars//m// Anders//m// Johan//m// Karl//m//Carl Anna//f// Maria//f// "
-          "Eva//f// Karin//f// Kristina//f/Stina/Christina",
+    "Eva//f// Karin//f// Kristina//f/Stina/Christina",
     "pl": "Piotr//m// Krzysztof//m/Krzysiek/ Andrzej//m// Tomasz//m/Tomek/ Paweł//m//Pawel "
-          "Anna//f/Ania/ Katarzyna//f/Kasia/ Małgorzata//f/Gosia/ Agnieszka//f// "
-          "Magdalena//f/Magda/",
+    "Anna//f/Ania/ Katarzyna//f/Kasia/ Małgorzata//f/Gosia/ Agnieszka//f// "
+    "Magdalena//f/Magda/",
 }
 _FAMILY: dict[str, str] = {
     "de": "Müller// Schmidt// Schneider// Fischer// Weber// Meyer//Meier Wagner// Becker// "
-          "Schulz// Hoffmann// Schäfer// Koch// Bauer// Richter// Klein// Wolf// Schröder// "
-          "Neumann// Schwarz// Zimmermann// Krüger// Hartmann// Lange// Werner//",
+    "Schulz// Hoffmann// Schäfer// Koch// Bauer// Richter// Klein// Wolf// Schröder// "
+    "Neumann// Schwarz// Zimmermann// Krüger// Hartmann// Lange// Werner//",
     "en": "Smith// Johnson// Williams// Brown// Jones// Taylor// Davies//Davis Evans// Wilson// "
-          "Roberts// Walker// Wright// Thompson// White// Hughes// Edwards// Green// Hall// "
-          "Wood// Harris// Clarke//Clark Jackson// Martin//",
+    "Roberts// Walker// Wright// Thompson// White// Hughes// Edwards// Green// Hall// "
+    "Wood// Harris// Clarke//Clark Jackson// Martin//",
     "ar": "Haddad/حداد/ Khalil/خليل/Khaleel Rahimi/رحيمي/ Hosseini/حسيني/Husseini "
-          "Karimi/كريمي/ Nasser/ناصر/Nasir Mansour/منصور/Mansur Saleh/صالح/Salih "
-          "Farahani/فراهاني/ Abbas/عباس/ Haddadi/حدادي/ Yousef/يوسف/Yusuf",
+    "Karimi/كريمي/ Nasser/ناصر/Nasir Mansour/منصور/Mansur Saleh/صالح/Salih "
+    "Farahani/فراهاني/ Abbas/عباس/ Haddadi/حدادي/ Yousef/يوسف/Yusuf",
     "he": "Cohen/כהן/Kohen Levi/לוי/Levy Mizrahi/מזרחי/ Peretz/פרץ/Perez Biton/ביטון/ "
-          "Friedman/פרידמן/Fridman Shapiro/שפירו/Shapira Katz/כץ/ Avraham/אברהם/ Dahan/דהן/",
+    "Friedman/פרידמן/Fridman Shapiro/שפירו/Shapira Katz/כץ/ Avraham/אברהם/ Dahan/דהן/",
     "zh": "Wang/王/ Li/李/Lee Zhang/张/Chang Liu/刘/Lau Chen/陈/Chan Yang/杨/ Huang/黄/Wong "
-          "Zhao/赵/Chao Wu/吴/Ng Zhou/周/Chow",
+    "Zhao/赵/Chao Wu/吴/Ng Zhou/周/Chow",
     "ms": "",  # patronymics (bin/binti + father's name) or a single name; built in people.py
     "sv": "Andersson// Johansson// Karlsson//Carlsson Nilsson// Eriksson// Larsson// Olsson// "
-          "Persson//",
+    "Persson//",
     "pl": "Nowak// Wójcik//Wojcik Kowalczyk// Woźniak//Wozniak Mazur// Krawczyk// Kaczmarek// "
-          "Zieliński//Zielinski",
+    "Zieliński//Zielinski",
 }
 COMPANY_FORMS: dict[str, tuple[str, ...]] = {
-    "DE": ("GmbH", "AG", "KG", "GmbH & Co. KG"), "AT": ("GmbH",), "CH": ("AG", "GmbH"),
-    "GB": ("Ltd", "PLC", "LLP"), "US": ("Inc.", "LLC", "Corp."), "SE": ("AB",),
-    "PL": ("Sp. z o.o.", "S.A."), "AE": ("LLC", "FZE"), "IL": ("Ltd.",), "CN": ("Co., Ltd.",),
-    "MY": ("Sdn Bhd", "Bhd"), "ID": ("PT",),
+    "DE": ("GmbH", "AG", "KG", "GmbH & Co. KG"),
+    "AT": ("GmbH",),
+    "CH": ("AG", "GmbH"),
+    "GB": ("Ltd", "PLC", "LLP"),
+    "US": ("Inc.", "LLC", "Corp."),
+    "SE": ("AB",),
+    "PL": ("Sp. z o.o.", "S.A."),
+    "AE": ("LLC", "FZE"),
+    "IL": ("Ltd.",),
+    "CN": ("Co., Ltd.",),
+    "MY": ("Sdn Bhd", "Bhd"),
+    "ID": ("PT",),
 }
 COMPANY_WORDS: tuple[str, ...] = (
-    "Kaffee", "Coffee", "Trading", "Gastro", "Hospitality", "Office Services", "Catering",
-    "Hotels", "Roasters", "Bakery", "Consulting", "Logistics",
+    "Kaffee",
+    "Coffee",
+    "Trading",
+    "Gastro",
+    "Hospitality",
+    "Office Services",
+    "Catering",
+    "Hotels",
+    "Roasters",
+    "Bakery",
+    "Consulting",
+    "Logistics",
 )
 INDUSTRIES: tuple[str, ...] = (
-    "hospitality", "retail", "office", "catering", "healthcare", "education", "manufacturing",
+    "hospitality",
+    "retail",
+    "office",
+    "catering",
+    "healthcare",
+    "education",
+    "manufacturing",
 )
 EMAIL_DOMAINS: dict[str, tuple[str, ...]] = {
     "DE": ("gmail.com", "web.de", "gmx.de", "t-online.de", "outlook.com"),
-    "AT": ("gmail.com", "gmx.at", "aon.at"), "CH": ("gmail.com", "bluewin.ch", "gmx.ch"),
+    "AT": ("gmail.com", "gmx.at", "aon.at"),
+    "CH": ("gmail.com", "bluewin.ch", "gmx.ch"),
     "GB": ("gmail.com", "outlook.com", "yahoo.co.uk", "btinternet.com"),
     "US": ("gmail.com", "yahoo.com", "outlook.com", "icloud.com"),
-    "SE": ("gmail.com", "telia.com", "outlook.com"), "PL": ("gmail.com", "wp.pl", "onet.pl"),
-    "AE": ("gmail.com", "hotmail.com", "eim.ae"), "IL": ("gmail.com", "walla.co.il"),
-    "CN": ("qq.com", "163.com", "gmail.com"), "MY": ("gmail.com", "yahoo.com.my"),
+    "SE": ("gmail.com", "telia.com", "outlook.com"),
+    "PL": ("gmail.com", "wp.pl", "onet.pl"),
+    "AE": ("gmail.com", "hotmail.com", "eim.ae"),
+    "IL": ("gmail.com", "walla.co.il"),
+    "CN": ("qq.com", "163.com", "gmail.com"),
+    "MY": ("gmail.com", "yahoo.com.my"),
     "ID": ("gmail.com", "yahoo.co.id"),
 }
 
@@ -123,17 +151,26 @@ class NamePool:
 
 def to_ascii(text: str) -> str:
     """Fold a Latin name to ASCII for email local parts (ü -> ue as people really type it)."""
-    for src, dst in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("Ä", "Ae"),
-                     ("Ö", "Oe"), ("Ü", "Ue"), ("ł", "l"), ("Ł", "L")):
+    for src, dst in (
+        ("ä", "ae"),
+        ("ö", "oe"),
+        ("ü", "ue"),
+        ("ß", "ss"),
+        ("Ä", "Ae"),
+        ("Ö", "Oe"),
+        ("Ü", "Ue"),
+        ("ł", "l"),
+        ("Ł", "L"),
+    ):
         text = text.replace(src, dst)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch in " -'"))
 
 
 def _parse(table: dict[str, str], given: bool) -> NamePool:
-    cols: dict[str, list[str]] = {k: [] for k in
-                                  ("latin", "native", "ascii", "nickname", "variant", "gender",
-                                   "culture")}
+    cols: dict[str, list[str]] = {
+        k: [] for k in ("latin", "native", "ascii", "nickname", "variant", "gender", "culture")
+    }
     for culture, text in table.items():
         # entries are separated by a space followed by an upper-case letter start
         for entry in _split_entries(text):

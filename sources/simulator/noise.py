@@ -31,8 +31,13 @@ class NameStyle:
     upper: float = 0.0
 
 
-def given_and_family(people: People, rows: np.ndarray, style: NameStyle, rng: np.random.Generator,
-                     as_of_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def given_and_family(
+    people: People,
+    rows: np.ndarray,
+    style: NameStyle,
+    rng: np.random.Generator,
+    as_of_day: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """First and last name as a system stores them; records made before a marriage keep the old
     family name."""
     n = len(rows)
@@ -65,8 +70,13 @@ def given_and_family(people: People, rows: np.ndarray, style: NameStyle, rng: np
     return given, family
 
 
-def full_name(people: People, rows: np.ndarray, style: NameStyle, rng: np.random.Generator,
-              as_of_day: np.ndarray) -> np.ndarray:
+def full_name(
+    people: People,
+    rows: np.ndarray,
+    style: NameStyle,
+    rng: np.random.Generator,
+    as_of_day: np.ndarray,
+) -> np.ndarray:
     """One-field name: 'given family'; Chinese family-first ('Wang Wei', '王伟'); some systems
     store 'Family, Given'."""
     given, family = given_and_family(people, rows, style, rng, as_of_day)
@@ -79,13 +89,32 @@ def full_name(people: People, rows: np.ndarray, style: NameStyle, rng: np.random
     hanzi = np.char.add(fam, giv)
     comma = (rng.random(len(rows)) < 0.05) & (fam != "")
     inverted = np.char.add(np.char.add(fam, ", "), giv)
-    out = np.where(native_zh, hanzi, np.where(chinese & (rng.random(len(rows)) < 0.7), eastern,
-                                              np.where(comma, inverted, western)))
+    out = np.where(
+        native_zh,
+        hanzi,
+        np.where(
+            chinese & (rng.random(len(rows)) < 0.7), eastern, np.where(comma, inverted, western)
+        ),
+    )
     return out.astype(object)
 
 
-_KEYBOARD_NEIGHBOURS = {"a": "s", "e": "r", "i": "o", "n": "m", "r": "t", "s": "a", "t": "z",
-                        "o": "i", "l": "k", "m": "n", "h": "j", "u": "z", "c": "v", "d": "f"}
+_KEYBOARD_NEIGHBOURS = {
+    "a": "s",
+    "e": "r",
+    "i": "o",
+    "n": "m",
+    "r": "t",
+    "s": "a",
+    "t": "z",
+    "o": "i",
+    "l": "k",
+    "m": "n",
+    "h": "j",
+    "u": "z",
+    "c": "v",
+    "d": "f",
+}
 
 
 def typo(text: str, r: float) -> str:
@@ -95,12 +124,12 @@ def typo(text: str, r: float) -> str:
     pos = 1 + int(r * 1000) % (len(text) - 2)
     kind = int(r * 7919) % 4
     if kind == 0:
-        return text[:pos] + text[pos + 1] + text[pos] + text[pos + 2:]
+        return text[:pos] + text[pos + 1] + text[pos] + text[pos + 2 :]
     if kind == 1:
-        return text[:pos] + text[pos + 1:]
+        return text[:pos] + text[pos + 1 :]
     if kind == 2:
         return text[:pos] + text[pos] + text[pos:]
-    return text[:pos] + _KEYBOARD_NEIGHBOURS.get(text[pos], text[pos]) + text[pos + 1:]
+    return text[:pos] + _KEYBOARD_NEIGHBOURS.get(text[pos], text[pos]) + text[pos + 1 :]
 
 
 def typos(values: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -113,20 +142,28 @@ def typos(values: np.ndarray, share: float, rng: np.random.Generator) -> np.ndar
     return out
 
 
-def email_variants(emails: np.ndarray, rng: np.random.Generator, case: float, dots: float,
-                   ) -> np.ndarray:
+def email_variants(
+    emails: np.ndarray,
+    rng: np.random.Generator,
+    case: float,
+    dots: float,
+) -> np.ndarray:
     """Case changes, and gmail's ignored dots (john.smith@ = johnsmith@ = j.ohnsmith@)."""
     n = len(emails)
     draws = (rng.random(n), rng.random(n), rng.random(n))
     arrow = arrow_text(emails) if emails.dtype == object else None
-    if arrow is not None and arrow.null_count == 0 and pc.all(
-            pc.string_is_ascii(arrow)).as_py() is not False:
+    if (
+        arrow is not None
+        and arrow.null_count == 0
+        and pc.all(pc.string_is_ascii(arrow)).as_py() is not False
+    ):
         return _ascii_email_variants(arrow, draws, case, dots)
     return _email_variants(emails.astype(str), draws, case, dots)
 
 
-def _ascii_email_variants(text: pa.Array, draws: tuple[np.ndarray, ...], case: float,
-                          dots: float) -> np.ndarray:
+def _ascii_email_variants(
+    text: pa.Array, draws: tuple[np.ndarray, ...], case: float, dots: float
+) -> np.ndarray:
     """email_variants on Arrow strings (ASCII only: the same as the numpy rendering below)."""
     split = pc.split_pattern(text, "@", max_splits=1)
     if pc.min(pc.list_value_length(split)).as_py() == 2:
@@ -135,36 +172,48 @@ def _ascii_email_variants(text: pa.Array, draws: tuple[np.ndarray, ...], case: f
         parts = pc.extract_regex(text, r"(?s)(?P<local>[^@]*)(?P<at>@?)(?P<domain>.*)")
         local, domain = pc.struct_field(parts, "local"), pc.struct_field(parts, "domain")
     gmail = pc.equal(domain, "gmail.com").to_numpy(zero_copy_only=False)
-    dotted = (pc.find_substring(local, ".").to_numpy(zero_copy_only=False) > 0)
+    dotted = pc.find_substring(local, ".").to_numpy(zero_copy_only=False) > 0
     drop = gmail & (draws[0] < dots) & dotted
     local = pc.if_else(pa.array(drop), pc.replace_substring(local, ".", ""), local)
     long = pc.utf8_length(local).to_numpy(zero_copy_only=False) > 3
     add = gmail & ~drop & (draws[1] < dots / 2) & long
-    split = pc.binary_join_element_wise(pc.utf8_slice_codeunits(local, 0, 2),
-                                        pc.utf8_slice_codeunits(local, 2), ".")
+    split = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(local, 0, 2), pc.utf8_slice_codeunits(local, 2), "."
+    )
     local = pc.if_else(pa.array(add), split, local)
     out = pc.binary_join_element_wise(local, domain, "@")
     capital = pc.binary_join_element_wise(pc.utf8_capitalize(local), domain, "@")
     draw = draws[2]
-    out = pc.if_else(pa.array(draw < case / 2), pc.utf8_upper(out),
-                     pc.if_else(pa.array(draw < case), capital, out))
+    out = pc.if_else(
+        pa.array(draw < case / 2),
+        pc.utf8_upper(out),
+        pc.if_else(pa.array(draw < case), capital, out),
+    )
     return out.to_numpy(zero_copy_only=False).astype(object)
 
 
-def _email_variants(text: np.ndarray, draws: tuple[np.ndarray, ...], case: float,
-                    dots: float) -> np.ndarray:
+def _email_variants(
+    text: np.ndarray, draws: tuple[np.ndarray, ...], case: float, dots: float
+) -> np.ndarray:
     local, _, domain = (partition(text, "@")[:, i] for i in range(3))
     gmail = domain == "gmail.com"
     drop = gmail & (draws[0] < dots) & (np.char.find(local, ".") > 0)
     local = np.where(drop, replace(local, ".", ""), local)
     add = gmail & ~drop & (draws[1] < dots / 2) & (np.char.str_len(local) > 3)
-    local = np.where(add, np.char.add(np.char.add(ljust(local, 2).astype("U2"), "."),
-                                      _tail(local, 2)), local)
+    local = np.where(
+        add, np.char.add(np.char.add(ljust(local, 2).astype("U2"), "."), _tail(local, 2)), local
+    )
     out = np.char.add(np.char.add(local, "@"), domain)
     draw = draws[2]
-    out = np.where(draw < case / 2, np.char.upper(out),
-                   np.where(draw < case, np.char.add(np.char.capitalize(
-                       partition(out, "@")[:, 0]), np.char.add("@", domain)), out))
+    out = np.where(
+        draw < case / 2,
+        np.char.upper(out),
+        np.where(
+            draw < case,
+            np.char.add(np.char.capitalize(partition(out, "@")[:, 0]), np.char.add("@", domain)),
+            out,
+        ),
+    )
     return out.astype(object)
 
 
@@ -188,8 +237,9 @@ def phones(people: People, rows: np.ndarray, rng: np.random.Generator) -> np.nda
     sub = people["subscriber_no"][rows].astype(str)
     national = np.char.add(trunk, area)
     formats = [
-        np.char.add(np.char.add(np.char.add(np.char.add("+", dial), " "), np.char.add(area, " ")),
-                    sub),
+        np.char.add(
+            np.char.add(np.char.add(np.char.add("+", dial), " "), np.char.add(area, " ")), sub
+        ),
         np.char.add(np.char.add(national, "-"), sub),
         np.char.add(np.char.add(np.char.add("00", dial), area), sub),
         np.char.add(np.char.add(np.char.add("+", dial), area), sub),
@@ -199,8 +249,11 @@ def phones(people: People, rows: np.ndarray, rng: np.random.Generator) -> np.nda
     return np.choose(pick, formats).astype(object)
 
 
-def _arrow_phones(countries: np.ndarray, area: np.ndarray, sub: np.ndarray,
-                  ) -> list[pa.Array] | None:
+def _arrow_phones(
+    countries: np.ndarray,
+    area: np.ndarray,
+    sub: np.ndarray,
+) -> list[pa.Array] | None:
     """The five renderings of `phones` in Arrow (None where a value is missing: numpy path)."""
     if not len(countries):
         return None
@@ -218,9 +271,13 @@ def _arrow_phones(countries: np.ndarray, area: np.ndarray, sub: np.ndarray,
         return pc.binary_join_element_wise(*parts, "")
 
     national = join(trunk, area_text)
-    return [join("+", dial, " ", area_text, " ", sub_text), join(national, "-", sub_text),
-            join("00", dial, area_text, sub_text), join("+", dial, area_text, sub_text),
-            join("(", national, ") ", sub_text)]
+    return [
+        join("+", dial, " ", area_text, " ", sub_text),
+        join(national, "-", sub_text),
+        join("00", dial, area_text, sub_text),
+        join("+", dial, area_text, sub_text),
+        join("(", national, ") ", sub_text),
+    ]
 
 
 def _pick(formats: list[pa.Array], rng: np.random.Generator, n: int) -> np.ndarray:
@@ -228,8 +285,13 @@ def _pick(formats: list[pa.Array], rng: np.random.Generator, n: int) -> np.ndarr
     return pc.choose(pa.array(pick), *formats).to_numpy(zero_copy_only=False)
 
 
-def streets(people: People, rows: np.ndarray, rng: np.random.Generator, abbreviate: float,
-            as_of_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def streets(
+    people: People,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+    abbreviate: float,
+    as_of_day: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Street and postcode as known at `as_of_day` (before a move: the old address), with
     'Straße' -> 'Str.' style abbreviations in sloppy systems."""
     street = people["street"][rows].copy()
@@ -255,5 +317,10 @@ def country_case(codes: np.ndarray, rng: np.random.Generator, mixed: float) -> n
     """CRM users type country codes in any case ('de', 'De')."""
     draw = rng.random(len(codes))
     text = codes.astype(str)
-    return few_objects(np.where(draw < mixed / 2, np.char.lower(text),
-                                np.where(draw < mixed, np.char.capitalize(text), text)))
+    return few_objects(
+        np.where(
+            draw < mixed / 2,
+            np.char.lower(text),
+            np.where(draw < mixed, np.char.capitalize(text), text),
+        )
+    )

@@ -25,8 +25,9 @@ def build_people(n: int, rng: np.random.Generator, timeline: Timeline) -> People
     people: People = {"index": np.arange(n)}
     people["true_customer_id"] = _ids("TC-", np.arange(1, n + 1), 7)
     people["is_business"] = rng.random(n) < BUSINESS_SHARE
-    people["culture"] = rng.choice(np.array(nm.CULTURES, dtype=object), n,
-                                   p=np.array(nm.CULTURE_WEIGHTS))
+    people["culture"] = rng.choice(
+        np.array(nm.CULTURES, dtype=object), n, p=np.array(nm.CULTURE_WEIGHTS)
+    )
     people["country"] = _countries(people["culture"], rng)
     _draw_names(people, rng)
     _draw_contact_details(people, rng)
@@ -75,8 +76,9 @@ def _draw_names(people: People, rng: np.random.Generator) -> None:
     people["family_name"], people["family_native"] = family_latin, family_native
 
 
-def _malay_patronymics(people: People, rng: np.random.Generator, family_latin: np.ndarray,
-                       family_native: np.ndarray) -> None:
+def _malay_patronymics(
+    people: People, rng: np.random.Generator, family_latin: np.ndarray, family_native: np.ndarray
+) -> None:
     """Malays are 'Siti binti Ismail' (father's name, no family name); many Indonesians have a
     single name, so family is empty there."""
     malay = people["culture"] == "ms"
@@ -118,10 +120,12 @@ def _draw_contact_details(people: People, rng: np.random.Generator) -> None:
         street[mask] = names[street_idx[mask] % len(names)]
     house = rng.integers(1, 180, n).astype(str).astype(object)
     people["city"], people["postcode"], people["area_code"] = city, postcode, area
-    people["street"] = np.char.add(np.char.add(street.astype(str), " "),
-                                   house.astype(str)).astype(object)
-    people["subscriber_no"] = np.char.add(rng.integers(2, 10, n).astype(str),
-                                          _digits(rng, n, 6).astype(str)).astype(object)
+    people["street"] = np.char.add(np.char.add(street.astype(str), " "), house.astype(str)).astype(
+        object
+    )
+    people["subscriber_no"] = np.char.add(
+        rng.integers(2, 10, n).astype(str), _digits(rng, n, 6).astype(str)
+    ).astype(object)
     born = rng.integers(-7300, 12400, n)  # 1950 .. 2003
     people["date_of_birth"] = born
     people["email"] = _emails(people, rng)
@@ -148,8 +152,11 @@ def _emails(people: People, rng: np.random.Generator) -> np.ndarray:
     initial = ljust(given, 1).astype("U1")
     local = np.select(
         [style == 0, style == 1, style == 2],
-        [np.char.add(np.char.add(given, "."), family), np.char.add(given, family),
-         np.char.add(np.char.add(initial, "."), family)],
+        [
+            np.char.add(np.char.add(given, "."), family),
+            np.char.add(given, family),
+            np.char.add(np.char.add(initial, "."), family),
+        ],
         np.char.add(np.char.add(given, "_"), family),
     )
     local = np.where(family == "", given, local)
@@ -166,8 +173,9 @@ def _emails(people: People, rng: np.random.Generator) -> np.ndarray:
 def _ascii_lower(values: np.ndarray) -> np.ndarray:
     """to_ascii, lower case, no spaces; computed once per distinct name, not once per person."""
     uniques, inverse = np.unique(values.astype(str), return_inverse=True)
-    folded = np.array([nm.to_ascii(u).lower().replace(" ", "") for u in uniques.tolist()],
-                      dtype=str)
+    folded = np.array(
+        [nm.to_ascii(u).lower().replace(" ", "") for u in uniques.tolist()], dtype=str
+    )
     return folded[inverse] if len(uniques) else np.zeros(0, dtype=str)
 
 
@@ -193,13 +201,17 @@ def _draw_company(people: People, rng: np.random.Generator) -> None:
     stem = np.where(people["family_name"] == "", people["given_name"], people["family_name"])
     stem = np.where(people["culture"] == "ms", people["given_name"], stem)
     name = np.char.add(np.char.add(stem.astype(str), " "), word.astype(str))
-    name = np.where(form == "PT", np.char.add("PT ", name), np.char.add(np.char.add(name, " "),
-                                                                          form.astype(str)))
+    name = np.where(
+        form == "PT",
+        np.char.add("PT ", name),
+        np.char.add(np.char.add(name, " "), form.astype(str)),
+    )
     people["company_name"] = np.where(business, name, None).astype(object)
     tax = np.char.add(people["country"].astype(str), _digits(rng, n, 9).astype(str))
     people["tax_id"] = np.where(business, tax, None).astype(object)
-    people["industry"] = np.where(business, rng.choice(np.array(nm.INDUSTRIES, dtype=object), n),
-                                  None).astype(object)
+    people["industry"] = np.where(
+        business, rng.choice(np.array(nm.INDUSTRIES, dtype=object), n), None
+    ).astype(object)
     domain = np.char.add(_ascii_lower(stem), "-coffee.com")
     info = np.char.add(np.where(rng.random(n) < 0.5, "info@", "office@"), domain)
     people["email"] = np.where(business, info, people["email"]).astype(object)
@@ -215,8 +227,9 @@ def _draw_lifecycle(people: People, rng: np.random.Generator, timeline: Timeline
     weight = rng.lognormal(0.0, 1.25, n) * np.where(people["is_business"], 4.0, 1.0)
     people["spend_weight"] = weight
     premium = weight > np.quantile(weight, 0.9) if n else weight > 0
-    people["segment"] = np.where(people["is_business"], "b2b",
-                                 np.where(premium, "premium", "consumer")).astype(object)
+    people["segment"] = np.where(
+        people["is_business"], "b2b", np.where(premium, "premium", "consumer")
+    ).astype(object)
     end = timeline.end_day
     tenure = end - acquired
     complains = (rng.random(n) < 0.14) & (tenure > 40)
@@ -245,8 +258,9 @@ def _draw_channels(people: People, rng: np.random.Generator) -> None:
     people["has_pos"] = ~business & retail & (rng.random(n) < 0.45)
     people["has_crm"] = business | (rng.random(n) < 0.3)
     people["has_subscriptions"] = ~business & (rng.random(n) < 0.18)
-    nothing = ~(people["has_webshop"] | people["has_pos"] | people["has_crm"]
-                | people["has_subscriptions"])
+    nothing = ~(
+        people["has_webshop"] | people["has_pos"] | people["has_crm"] | people["has_subscriptions"]
+    )
     people["has_webshop"] = people["has_webshop"] | nothing
     # ERP bills every business and every webshop customer (it invoices most shop orders)
     people["has_erp"] = business | people["has_webshop"] | (rng.random(n) < 0.03)
@@ -286,8 +300,19 @@ def _households_and_namesakes(people: People, rng: np.random.Generator) -> None:
     first, partner = first[ok], partner[ok]
     partner = partner[~np.isin(partner, first)]
     first = partner - 1
-    for column in ("email", "street", "postcode", "city", "country", "country_idx",
-                   "area_code", "subscriber_no", "family_name", "family_native", "family_idx"):
+    for column in (
+        "email",
+        "street",
+        "postcode",
+        "city",
+        "country",
+        "country_idx",
+        "area_code",
+        "subscriber_no",
+        "family_name",
+        "family_native",
+        "family_idx",
+    ):
         people[column][partner] = people[column][first]
     people["household_of"][partner] = first
     namesakes = persons[rng.random(len(persons)) < 0.02]
@@ -297,11 +322,19 @@ def _households_and_namesakes(people: People, rng: np.random.Generator) -> None:
     namesakes, source = namesakes[same_culture], source[same_culture]
     source_ok = source != namesakes
     namesakes, source = namesakes[source_ok], source[source_ok]
-    for column in ("given_idx", "family_idx", "given_name", "given_native", "family_name",
-                   "family_native", "gender"):
+    for column in (
+        "given_idx",
+        "family_idx",
+        "given_name",
+        "given_native",
+        "family_name",
+        "family_native",
+        "gender",
+    ):
         people[column][namesakes] = people[column][source]
-    same_city = (rng.random(len(namesakes)) < 0.4) & (people["country"][source]
-                                                      == people["country"][namesakes])
+    same_city = (rng.random(len(namesakes)) < 0.4) & (
+        people["country"][source] == people["country"][namesakes]
+    )
     for column in ("city", "area_code"):
         people[column][namesakes[same_city]] = people[column][source[same_city]]
     people["namesake_of"][namesakes] = source
@@ -312,10 +345,17 @@ def _life_events(people: People, rng: np.random.Generator, timeline: Timeline) -
     n = len(people["index"])
     acquired = people["acquired_day"]
     tenure = timeline.end_day - acquired
-    married = (~people["is_business"] & (people["gender"] == "f") & (rng.random(n) < 0.06)
-               & (tenure > 30) & (people["family_name"] != "") & (people["culture"] != "ms"))
+    married = (
+        ~people["is_business"]
+        & (people["gender"] == "f")
+        & (rng.random(n) < 0.06)
+        & (tenure > 30)
+        & (people["family_name"] != "")
+        & (people["culture"] != "ms")
+    )
     people["marriage_day"] = np.where(
-        married, acquired + (rng.random(n) * tenure).astype(np.int64), -1)
+        married, acquired + (rng.random(n) * tenure).astype(np.int64), -1
+    )
     old_family = people["family_name"].copy()
     for culture in nm.CULTURES:
         pool = nm.FAMILY_NAMES.indices(culture)

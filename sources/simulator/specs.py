@@ -56,17 +56,29 @@ def entity_specs() -> dict[tuple[str, str], EntitySpec]:
         for entity in contract["entities"]:
             csv = entity.get("csv", {})
             columns = tuple(
-                ColumnSpec(c["name"], c["type"], c.get("source") or c["name"],
-                           c.get("nullable", True), c.get("scale", 2))
-                for c in entity["columns"])
+                ColumnSpec(
+                    c["name"],
+                    c["type"],
+                    c.get("source") or c["name"],
+                    c.get("nullable", True),
+                    c.get("scale", 2),
+                )
+                for c in entity["columns"]
+            )
             specs[(system, entity["name"])] = EntitySpec(
-                system=system, name=entity["name"], format=entity["format"],
-                files=entity["files"], columns=columns,
+                system=system,
+                name=entity["name"],
+                format=entity["format"],
+                files=entity["files"],
+                columns=columns,
                 primary_key=tuple(entity["primary_key"]),
                 delimiter=csv.get("delimiter", ","),
                 decimal_separator=csv.get("decimal_separator", "."),
-                encoding=csv.get("encoding", "utf-8"), table=entity.get("table"),
-                unnest=entity.get("unnest"), timezone=contract.get("timezone", "UTC"))
+                encoding=csv.get("encoding", "utf-8"),
+                table=entity.get("table"),
+                unnest=entity.get("unnest"),
+                timezone=contract.get("timezone", "UTC"),
+            )
     return specs
 
 

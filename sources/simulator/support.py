@@ -22,32 +22,48 @@ def draw_tickets(people: People, rng: np.random.Generator, timeline: Timeline) -
     opened_day = np.concatenate([people["complaint_day"][complaint], day])
     n_c = len(complaint)
     n = len(customer)
-    category = np.concatenate([repeated(n_c, "complaint"),
-                               rng.choice(np.array((*EVERYDAY, "cancellation"), dtype=object),
-                                          len(owner), p=[0.45, 0.25, 0.15, 0.12, 0.03])])
+    category = np.concatenate(
+        [
+            repeated(n_c, "complaint"),
+            rng.choice(
+                np.array((*EVERYDAY, "cancellation"), dtype=object),
+                len(owner),
+                p=[0.45, 0.25, 0.15, 0.12, 0.03],
+            ),
+        ]
+    )
     # complaints end in poor scores; everyday tickets mostly in good ones
-    score = np.where(np.arange(n) < n_c, rng.choice([1, 2, 2, 3], n),
-                     rng.choice([1, 2, 3, 4, 5], n, p=[0.04, 0.06, 0.15, 0.35, 0.40]))
+    score = np.where(
+        np.arange(n) < n_c,
+        rng.choice([1, 2, 2, 3], n),
+        rng.choice([1, 2, 3, 4, 5], n, p=[0.04, 0.06, 0.15, 0.35, 0.40]),
+    )
     answered = rng.random(n) < 0.6
     opened = opened_day * DAY + rng.integers(6 * 3600, 22 * 3600, n)
     resolved = opened + rng.integers(1800, 5 * DAY, n)
     order = np.lexsort((customer, opened))
     customer, opened, resolved, category, score, answered = (
-        a[order] for a in (customer, opened, resolved, category, score, answered))
-    priority = np.where(category == "complaint", rng.choice(np.array(["high", "urgent"],
-                                                                      dtype=object), n),
-                        rng.choice(np.array(["low", "normal", "high"], dtype=object), n,
-                                   p=[0.3, 0.6, 0.1]))
-    resolution = np.where(category == "complaint",
-                          rng.choice(np.array(["apology sent", "voucher issued", "refund issued"],
-                                              dtype=object), n),
-                          rng.choice(np.array(["answered", "replacement sent", "fixed"],
-                                              dtype=object), n))
+        a[order] for a in (customer, opened, resolved, category, score, answered)
+    )
+    priority = np.where(
+        category == "complaint",
+        rng.choice(np.array(["high", "urgent"], dtype=object), n),
+        rng.choice(np.array(["low", "normal", "high"], dtype=object), n, p=[0.3, 0.6, 0.1]),
+    )
+    resolution = np.where(
+        category == "complaint",
+        rng.choice(np.array(["apology sent", "voucher issued", "refund issued"], dtype=object), n),
+        rng.choice(np.array(["answered", "replacement sent", "fixed"], dtype=object), n),
+    )
     return {
         "ticket_id": numbered("T-", np.arange(1, n + 1) + 40_000_000, 8),
-        "_customer": customer, "category": category, "priority": priority.astype(object),
-        "opened_at": opened, "_resolved_at": resolved,
-        "_csat": np.where(answered, score, -1), "_resolution": resolution.astype(object),
+        "_customer": customer,
+        "category": category,
+        "priority": priority.astype(object),
+        "opened_at": opened,
+        "_resolved_at": resolved,
+        "_csat": np.where(answered, score, -1),
+        "_resolution": resolution.astype(object),
     }
 
 

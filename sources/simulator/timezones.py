@@ -34,7 +34,7 @@ def _hourly_table(zone_name: str, last_day: int) -> np.ndarray:
     for i, day in enumerate(days):
         start, end = _offset(zone, int(day) * DAY), _offset(zone, int(day) * DAY + DAY - 1)
         if start == end:
-            table[i * 24:(i + 1) * 24] = start
+            table[i * 24 : (i + 1) * 24] = start
         else:  # a transition day: ask hour by hour
             for hour in range(24):
                 table[i * 24 + hour] = _offset(zone, int(day) * DAY + hour * 3600)

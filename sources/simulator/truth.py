@@ -31,8 +31,13 @@ from simulator.timezones import offsets_by_zone
 from simulator.writers import decimal_array, write_parquet
 
 CUSTOMER_ENTITIES: tuple[tuple[str, str], ...] = (
-    ("crm", "accounts"), ("crm", "contacts"), ("erp", "customers"), ("webshop", "users"),
-    ("pos", "loyalty_cards"), ("subscriptions", "subscribers"), ("support", "tickets"),
+    ("crm", "accounts"),
+    ("crm", "contacts"),
+    ("erp", "customers"),
+    ("webshop", "users"),
+    ("pos", "loyalty_cards"),
+    ("subscriptions", "subscribers"),
+    ("support", "tickets"),
 )
 EXCLUDED_ORDER_STATUS = ("cancelled", "returned", "failed_delivery")
 
@@ -47,35 +52,65 @@ def customers_table(people: People) -> pa.Table:
         return pa.array(day.astype("datetime64[D]"), mask=day < 0, type=pa.date32())
 
     business = people["is_business"]
-    return pa.table({
-        "true_customer_id": pa.array(people["true_customer_id"], pa.string()),
-        "kind": pa.array(np.where(business, "business", "person"), pa.string()),
-        "given_name": pa.array(np.where(business, None, people["given_name"]), pa.string()),
-        "family_name": pa.array(np.where(business | (people["family_name"] == ""), None,
-                                         people["family_name"]), pa.string()),
-        "native_name": pa.array(np.where(
-            business, None, np.char.strip(np.char.add(np.char.add(
-                people["given_native"].astype(str), " "), people["family_native"].astype(str)))),
-            pa.string()),
-        "company_name": pa.array(people["company_name"], pa.string()),
-        "tax_id": pa.array(people["tax_id"], pa.string()),
-        "email": pa.array(people["email"], pa.string()),
-        "city": pa.array(people["city"], pa.string()),
-        "country": pa.array(people["country"], pa.string()),
-        "culture": pa.array(people["culture"], pa.string()),
-        "segment": pa.array(people["segment"], pa.string()),
-        "date_of_birth": pa.array(np.where(business, np.int64(-10**6), people["date_of_birth"])
-                                  .astype("datetime64[D]"), mask=business, type=pa.date32()),
-        "acquired_date": optional(people["acquired_day"]),
-        "churn_date": optional(people["churn_day"]),
-        "churn_cause": pa.array(people["churn_cause"], pa.string()),
-        "won_back_date": optional(people["won_back_day"]),
-        "first_complaint_date": optional(people["complaint_day"]),
-        "household_of": pa.array(np.where(people["household_of"] >= 0, people["true_customer_id"][
-            np.maximum(people["household_of"], 0)], None), pa.string()),
-        "namesake_of": pa.array(np.where(people["namesake_of"] >= 0, people["true_customer_id"][
-            np.maximum(people["namesake_of"], 0)], None), pa.string()),
-    })
+    return pa.table(
+        {
+            "true_customer_id": pa.array(people["true_customer_id"], pa.string()),
+            "kind": pa.array(np.where(business, "business", "person"), pa.string()),
+            "given_name": pa.array(np.where(business, None, people["given_name"]), pa.string()),
+            "family_name": pa.array(
+                np.where(business | (people["family_name"] == ""), None, people["family_name"]),
+                pa.string(),
+            ),
+            "native_name": pa.array(
+                np.where(
+                    business,
+                    None,
+                    np.char.strip(
+                        np.char.add(
+                            np.char.add(people["given_native"].astype(str), " "),
+                            people["family_native"].astype(str),
+                        )
+                    ),
+                ),
+                pa.string(),
+            ),
+            "company_name": pa.array(people["company_name"], pa.string()),
+            "tax_id": pa.array(people["tax_id"], pa.string()),
+            "email": pa.array(people["email"], pa.string()),
+            "city": pa.array(people["city"], pa.string()),
+            "country": pa.array(people["country"], pa.string()),
+            "culture": pa.array(people["culture"], pa.string()),
+            "segment": pa.array(people["segment"], pa.string()),
+            "date_of_birth": pa.array(
+                np.where(business, np.int64(-(10**6)), people["date_of_birth"]).astype(
+                    "datetime64[D]"
+                ),
+                mask=business,
+                type=pa.date32(),
+            ),
+            "acquired_date": optional(people["acquired_day"]),
+            "churn_date": optional(people["churn_day"]),
+            "churn_cause": pa.array(people["churn_cause"], pa.string()),
+            "won_back_date": optional(people["won_back_day"]),
+            "first_complaint_date": optional(people["complaint_day"]),
+            "household_of": pa.array(
+                np.where(
+                    people["household_of"] >= 0,
+                    people["true_customer_id"][np.maximum(people["household_of"], 0)],
+                    None,
+                ),
+                pa.string(),
+            ),
+            "namesake_of": pa.array(
+                np.where(
+                    people["namesake_of"] >= 0,
+                    people["true_customer_id"][np.maximum(people["namesake_of"], 0)],
+                    None,
+                ),
+                pa.string(),
+            ),
+        }
+    )
 
 
 def _kept(records: Records, lost: np.ndarray | None) -> np.ndarray:
@@ -85,77 +120,142 @@ def _kept(records: Records, lost: np.ndarray | None) -> np.ndarray:
     return ~pc.is_in(keys, value_set=arrow_text(lost)).to_numpy(zero_copy_only=False)
 
 
-def source_records_table(entities: dict[tuple[str, str], Records], people: People,
-                         lost: dict[tuple[str, str], np.ndarray]) -> pa.Table:
+def source_records_table(
+    entities: dict[tuple[str, str], Records],
+    people: People,
+    lost: dict[tuple[str, str], np.ndarray],
+) -> pa.Table:
     parts = []
     for system, entity in CUSTOMER_ENTITIES:
         records = entities[(system, entity)]
         keep = _kept(records, lost.get((system, entity)))
         keys, first = first_of_each(records["_key"][keep])
         customer = records["_customer"][keep][first]
-        parts.append(pa.table({
-            "system": pa.array([system] * len(keys), pa.string()),
-            "entity": pa.array([entity] * len(keys), pa.string()),
-            "source_id": pa.array(keys, pa.string()),
-            "true_customer_id": pa.array(people["true_customer_id"][customer], pa.string()),
-        }))
+        parts.append(
+            pa.table(
+                {
+                    "system": pa.array([system] * len(keys), pa.string()),
+                    "entity": pa.array([entity] * len(keys), pa.string()),
+                    "source_id": pa.array(keys, pa.string()),
+                    "true_customer_id": pa.array(people["true_customer_id"][customer], pa.string()),
+                }
+            )
+        )
     return pa.concat_tables(parts)
 
 
-def _revenue_part(system: str, entity: str, source_id: np.ndarray, line_no: np.ndarray,
-                  customer: np.ndarray, day: np.ndarray, cents: np.ndarray,
-                  currency: np.ndarray, people: People) -> pa.Table:
-    return pa.table({
-        "system": pa.array([system] * len(source_id), pa.string()),
-        "entity": pa.array([entity] * len(source_id), pa.string()),
-        "source_id": pa.array(source_id, pa.string()),
-        "line_no": pa.array(np.asarray(line_no, dtype=np.int64)),
-        "true_customer_id": pa.array(np.where(customer >= 0, people["true_customer_id"][
-            np.maximum(customer, 0)], None), pa.string()),
-        "revenue_date": pa.array(np.asarray(day, dtype=np.int64).astype("datetime64[D]"),
-                                 pa.date32()),
-        "amount": decimal_array(np.asarray(cents, dtype=np.int64)),
-        "currency": pa.array(currency, pa.string()),
-    })
+def _revenue_part(
+    system: str,
+    entity: str,
+    source_id: np.ndarray,
+    line_no: np.ndarray,
+    customer: np.ndarray,
+    day: np.ndarray,
+    cents: np.ndarray,
+    currency: np.ndarray,
+    people: People,
+) -> pa.Table:
+    return pa.table(
+        {
+            "system": pa.array([system] * len(source_id), pa.string()),
+            "entity": pa.array([entity] * len(source_id), pa.string()),
+            "source_id": pa.array(source_id, pa.string()),
+            "line_no": pa.array(np.asarray(line_no, dtype=np.int64)),
+            "true_customer_id": pa.array(
+                np.where(customer >= 0, people["true_customer_id"][np.maximum(customer, 0)], None),
+                pa.string(),
+            ),
+            "revenue_date": pa.array(
+                np.asarray(day, dtype=np.int64).astype("datetime64[D]"), pa.date32()
+            ),
+            "amount": decimal_array(np.asarray(cents, dtype=np.int64)),
+            "currency": pa.array(currency, pa.string()),
+        }
+    )
 
 
-def revenue_table(entities: dict[tuple[str, str], Records], final_invoice_status: np.ndarray,
-                  people: People, lost: dict[tuple[str, str], np.ndarray], fx: pa.Table,
-                  timeline: Timeline) -> pa.Table:
+def revenue_table(
+    entities: dict[tuple[str, str], Records],
+    final_invoice_status: np.ndarray,
+    people: People,
+    lost: dict[tuple[str, str], np.ndarray],
+    fx: pa.Table,
+    timeline: Timeline,
+) -> pa.Table:
     parts = []
     lines = entities[("erp", "invoice_lines")]
     keep = _kept(lines, lost.get(("erp", "invoice_lines"))) & (
-        final_invoice_status[lines["_invoice"]] != "cancelled")
-    parts.append(_revenue_part("erp", "invoice_lines", lines["invoice_no"][keep],
-                               lines["line_no"][keep], lines["_customer"][keep],
-                               lines["_day"][keep], lines["line_amount"][keep],
-                               lines["currency"][keep], people))
+        final_invoice_status[lines["_invoice"]] != "cancelled"
+    )
+    parts.append(
+        _revenue_part(
+            "erp",
+            "invoice_lines",
+            lines["invoice_no"][keep],
+            lines["line_no"][keep],
+            lines["_customer"][keep],
+            lines["_day"][keep],
+            lines["line_amount"][keep],
+            lines["currency"][keep],
+            people,
+        )
+    )
     credits = entities[("erp", "credit_notes")]
     keep = _kept(credits, lost.get(("erp", "credit_notes")))
-    parts.append(_revenue_part("erp", "credit_notes", credits["credit_note_no"][keep],
-                               np.ones(int(keep.sum())), credits["_customer"][keep],
-                               credits["credit_date"][keep], -credits["amount"][keep],
-                               credits["currency"][keep], people))
+    parts.append(
+        _revenue_part(
+            "erp",
+            "credit_notes",
+            credits["credit_note_no"][keep],
+            np.ones(int(keep.sum())),
+            credits["_customer"][keep],
+            credits["credit_date"][keep],
+            -credits["amount"][keep],
+            credits["currency"][keep],
+            people,
+        )
+    )
     basket = entities[("pos", "basket_lines")]
     keep = _kept(basket, lost.get(("pos", "basket_lines")))
     local = basket["_local"][keep]
     utc = local - offsets_by_zone(basket["store_timezone"][keep], local, timeline.end_day + 3)
-    parts.append(_revenue_part("pos", "basket_lines", basket["basket_id"][keep],
-                               basket["line_no"][keep], basket["_customer"][keep], utc // DAY,
-                               basket["quantity"][keep] * basket["unit_price"][keep],
-                               basket["currency"][keep], people))
+    parts.append(
+        _revenue_part(
+            "pos",
+            "basket_lines",
+            basket["basket_id"][keep],
+            basket["line_no"][keep],
+            basket["_customer"][keep],
+            utc // DAY,
+            basket["quantity"][keep] * basket["unit_price"][keep],
+            basket["currency"][keep],
+            people,
+        )
+    )
     parts.append(_webshop_revenue(entities, lost, people))
     charges = entities[("subscriptions", "charges")]
     keep = _kept(charges, lost.get(("subscriptions", "charges")))
-    parts.append(_revenue_part("subscriptions", "charges", charges["charge_id"][keep],
-                               np.ones(int(keep.sum())), charges["_customer"][keep],
-                               charges["charge_date"][keep], charges["amount"][keep],
-                               charges["currency"][keep], people))
+    parts.append(
+        _revenue_part(
+            "subscriptions",
+            "charges",
+            charges["charge_id"][keep],
+            np.ones(int(keep.sum())),
+            charges["_customer"][keep],
+            charges["charge_date"][keep],
+            charges["amount"][keep],
+            charges["currency"][keep],
+            people,
+        )
+    )
     return _to_reporting(pa.concat_tables(parts), fx)
 
 
-def _webshop_revenue(entities: dict[tuple[str, str], Records],
-                     lost: dict[tuple[str, str], np.ndarray], people: People) -> pa.Table:
+def _webshop_revenue(
+    entities: dict[tuple[str, str], Records],
+    lost: dict[tuple[str, str], np.ndarray],
+    people: People,
+) -> pa.Table:
     orders = entities[("webshop", "orders")]
     invoiced = set(entities[("erp", "invoices")]["webshop_order_id"].tolist()) - {None}
     # final state per order: the version with the latest update
@@ -165,7 +265,8 @@ def _webshop_revenue(entities: dict[tuple[str, str], Records],
     last[:-1] = ids[1:] != ids[:-1]
     final = order[last]
     ok = ~np.isin(orders["status"][final].astype(str), EXCLUDED_ORDER_STATUS) & ~np.isin(
-        orders["order_id"][final].astype(str), np.array(sorted(invoiced), dtype=str))
+        orders["order_id"][final].astype(str), np.array(sorted(invoiced), dtype=str)
+    )
     ok &= _kept({"_key": orders["_key"][final]}, lost.get(("webshop", "orders")))
     counted = final[ok]
     lines = entities[("webshop", "order_lines")]
@@ -174,11 +275,17 @@ def _webshop_revenue(entities: dict[tuple[str, str], Records],
     row = by_order[lines["_order"]] if len(lines["_order"]) else np.zeros(0, np.int64)
     take = row >= 0
     src = row[take]
-    return _revenue_part("webshop", "order_lines", orders["order_id"][src],
-                         lines["line_no"][take], orders["_customer"][src],
-                         orders["ordered_at"][src] // DAY,
-                         lines["quantity"][take] * lines["unit_price"][take],
-                         orders["currency"][src], people)
+    return _revenue_part(
+        "webshop",
+        "order_lines",
+        orders["order_id"][src],
+        lines["line_no"][take],
+        orders["_customer"][src],
+        orders["ordered_at"][src] // DAY,
+        lines["quantity"][take] * lines["unit_price"][take],
+        orders["currency"][src],
+        people,
+    )
 
 
 def _to_reporting(revenue: pa.Table, fx: pa.Table) -> pa.Table:
@@ -199,9 +306,17 @@ def _to_reporting(revenue: pa.Table, fx: pa.Table) -> pa.Table:
 
 
 def defects_table(log: list[dict[str, object]]) -> pa.Table:
-    schema = pa.schema([("system", pa.string()), ("entity", pa.string()), ("file", pa.string()),
-                        ("source_row", pa.int64()), ("column_name", pa.string()),
-                        ("defect_class", pa.string()), ("description", pa.string())])
+    schema = pa.schema(
+        [
+            ("system", pa.string()),
+            ("entity", pa.string()),
+            ("file", pa.string()),
+            ("source_row", pa.int64()),
+            ("column_name", pa.string()),
+            ("defect_class", pa.string()),
+            ("description", pa.string()),
+        ]
+    )
     return pa.Table.from_pylist(log, schema=schema)
 
 

@@ -29,16 +29,20 @@ def decimal_array(cents: np.ndarray, scale: int = 2) -> pa.Array:
     """Integer hundredths to decimal128(18, scale) without floats; NULL_DAY marks null."""
     cents = np.asarray(cents, dtype=np.int64)
     valid = cents != NULL_DAY
-    raw = np.where(valid, cents, 0) * (10 ** (scale - 2)) if scale >= 2 else np.where(
-        valid, cents, 0) // 10 ** (2 - scale)
+    raw = (
+        np.where(valid, cents, 0) * (10 ** (scale - 2))
+        if scale >= 2
+        else np.where(valid, cents, 0) // 10 ** (2 - scale)
+    )
     words = np.zeros((len(cents), 2), dtype=np.int64)
     words[:, 0] = raw
     words[:, 1] = np.where(raw < 0, -1, 0)
     mask = pa.array(~valid) if not valid.all() else None
     data = pa.py_buffer(words.tobytes())
     validity = None if mask is None else pa.array(valid).buffers()[1]
-    return pa.Array.from_buffers(pa.decimal128(18, scale), len(cents), [validity, data],
-                                 null_count=int((~valid).sum()))
+    return pa.Array.from_buffers(
+        pa.decimal128(18, scale), len(cents), [validity, data], null_count=int((~valid).sum())
+    )
 
 
 def _int_array(values: np.ndarray) -> pa.Array:
@@ -105,8 +109,9 @@ class Renderer:
             if json:
                 return self.timestamp_text(column.name, records)
             seconds = self.local_seconds(column.name, records)
-            return pa.array(seconds.astype("datetime64[s]").astype("datetime64[us]"),
-                            type=pa.timestamp("us"))
+            return pa.array(
+                seconds.astype("datetime64[s]").astype("datetime64[us]"), type=pa.timestamp("us")
+            )
         if column.type == "date":
             return _date_array(values).cast(pa.string()) if json else _date_array(values)
         if column.type == "decimal":
@@ -126,15 +131,23 @@ def csv_bytes(entity: EntitySpec, records: Records, timeline: Timeline) -> bytes
     typed = {"integer", "boolean", "double", "date"}
     if entity.decimal_separator == ".":
         typed.add("decimal")
-    table = pa.table({c.source: renderer.typed(c, records) if c.type in typed
-                      else renderer.text(c, records) for c in entity.columns})
+    table = pa.table(
+        {
+            c.source: renderer.typed(c, records) if c.type in typed else renderer.text(c, records)
+            for c in entity.columns
+        }
+    )
     sink = io.BytesIO()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(delimiter=entity.delimiter))
     return sink.getvalue()
 
 
-def jsonl_lines(entity: EntitySpec, records: Records, timeline: Timeline,
-                nested_list: tuple[EntitySpec, Records] | None = None) -> Lines:
+def jsonl_lines(
+    entity: EntitySpec,
+    records: Records,
+    timeline: Timeline,
+    nested_list: tuple[EntitySpec, Records] | None = None,
+) -> Lines:
     """One JSON object per record; dotted `source` paths become nested objects, and the lines
     of an unnested entity become a list (webshop orders carry their `lines`)."""
     renderer = Renderer(entity, timeline)
@@ -150,8 +163,14 @@ def jsonl_lines(entity: EntitySpec, records: Records, timeline: Timeline,
             fields[head] = array
     if nested_list is not None:
         fields["lines"] = _nested_lines(nested_list[0], nested_list[1], records, timeline)
-    arrays = {name: (pa.StructArray.from_arrays(list(v.values()), list(v.keys()))
-                     if isinstance(v, dict) else v) for name, v in fields.items()}
+    arrays = {
+        name: (
+            pa.StructArray.from_arrays(list(v.values()), list(v.keys()))
+            if isinstance(v, dict)
+            else v
+        )
+        for name, v in fields.items()
+    }
     table = pa.table(arrays)
     if table.num_rows == 0:
         return Lines.from_arrow(pa.array([], pa.string()))
@@ -168,8 +187,9 @@ def _to_json(table: pa.Table) -> pa.ChunkedArray:
         connection.close()
 
 
-def _nested_lines(line_entity: EntitySpec, lines: Records, orders: Records,
-                  timeline: Timeline) -> pa.Array:
+def _nested_lines(
+    line_entity: EntitySpec, lines: Records, orders: Records, timeline: Timeline
+) -> pa.Array:
     renderer = Renderer(line_entity, timeline)
     n_orders = int(max(orders["_order"].max(initial=-1), lines["_order"].max(initial=-1))) + 1
     wanted = np.zeros(n_orders, dtype=bool)
@@ -200,15 +220,27 @@ def parquet_table(entity: EntitySpec, records: Records, timeline: Timeline) -> p
 
 def write_parquet(path: Path | pa.NativeFile, table: pa.Table) -> None:
     # no pandas metadata, fixed writer options: same input, same bytes
-    pq.write_table(table.replace_schema_metadata(None), path, compression="zstd",
-                   use_dictionary=True, write_statistics=True)
+    pq.write_table(
+        table.replace_schema_metadata(None),
+        path,
+        compression="zstd",
+        use_dictionary=True,
+        write_statistics=True,
+    )
 
 
 write_parquet_to = write_parquet
 
 
-_SQLITE_TYPES = {"string": "TEXT", "integer": "INTEGER", "double": "REAL", "decimal": "REAL",
-                 "date": "TEXT", "timestamp": "TEXT", "boolean": "INTEGER"}
+_SQLITE_TYPES = {
+    "string": "TEXT",
+    "integer": "INTEGER",
+    "double": "REAL",
+    "decimal": "REAL",
+    "date": "TEXT",
+    "timestamp": "TEXT",
+    "boolean": "INTEGER",
+}
 
 
 def sqlite_rows(entity: EntitySpec, records: Records, timeline: Timeline) -> list[list]:
@@ -243,8 +275,10 @@ def write_sqlite(path: Path, tables: list[tuple[EntitySpec, list[list]]]) -> Non
             connection.execute(f'CREATE TABLE "{entity.table}" ({declared})')
             marks = ", ".join("?" for _ in names)
             quoted = ", ".join(f'"{n}"' for n in names)
-            connection.executemany(f'INSERT INTO "{entity.table}" ({quoted}) VALUES ({marks})',
-                                   zip(*columns, strict=True))
+            connection.executemany(
+                f'INSERT INTO "{entity.table}" ({quoted}) VALUES ({marks})',
+                zip(*columns, strict=True),
+            )
         connection.commit()
     finally:
         connection.close()
