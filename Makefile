@@ -32,10 +32,7 @@ chromium:
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check orchestration sources tests benchmarks
-	# One pytest worker kept about one core busy (CPU time = wall time), so two workers, a test
-	# file each; the dbt manifest is parsed first so that they never both parse it.
-	$(BIN)/python -c "import orchestration.warehouse_assets"
-	$(BIN)/pytest -n 2 --dist loadfile --durations=15
+	$(BIN)/pytest --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration sources tests benchmarks
