@@ -302,6 +302,33 @@ def bench(
         _fail(f"benchmarks exited with status {code}; see the output above")
 
 
+identity_app = typer.Typer(
+    help="Measure identity resolution against a simulated world's truth.", no_args_is_help=True
+)
+app.add_typer(identity_app, name="identity")
+
+
+@identity_app.command("eval")
+def identity_eval(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Pairwise and cluster metrics (B-cubed, splits, merges) of the published customer_ids
+    against truth/source_records.parquet (docs/identity.md)."""
+    from orchestration import identity_eval as evaluation
+
+    try:
+        metrics = evaluation.evaluate_published(Settings.from_env())
+    except evaluation.EvaluationUnavailable as missing:
+        # one line whatever the terminal's width: a path must not wrap
+        console.print(f"[red]error:[/] {escape(str(missing))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        print(evaluation.format_json(metrics))
+        return
+    print("identity resolution: published customer_id against the simulator's truth")
+    print(evaluation.format_table(metrics))
+
+
 quarantine_app = typer.Typer(
     help="Inspect quarantined rows and re-ingest a partition after a fix.", no_args_is_help=True
 )
