@@ -42,7 +42,13 @@ ui: $(STAMP)
 	$(BIN)/cdw ui
 
 # `make bench` runs S then M; `make bench SCALE=L` one scale (benchmarks/README.md).
-bench: $(STAMP)
+# Only the benchmarks install the `bench` extra (Splink, the identity baseline).
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(filter file,$(origin SCALE)),--scale S --scale M,--scale $(SCALE))
 
 # dbt docs, offline: one static_index.html with manifest and catalog inlined (docs/bi.md).

@@ -50,6 +50,42 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
             _wall(result, "identity") / dbt if dbt and _wall(result, "identity") else None
         ),
         "gate_share": gate / full if gate is not None and full else None,
+        **identity_figures(result),
+    }
+
+
+# Identity resolution (benchmarks/identity.py): our clusters beside Splink's on the same records.
+IDENTITY_F1_TARGET = 0.98
+IDENTITY_ROWS = (  # label, metric key, digits (None: a count)
+    ("pairwise precision", "pairwise_precision", 4),
+    ("pairwise recall", "pairwise_recall", 4),
+    ("pairwise F1", "pairwise_f1", 4),
+    ("B-cubed F1", "bcubed_f1", 4),
+    ("splits", "splits", None),
+    ("merges", "merges", None),
+    ("exact clusters", "exact_clusters", None),
+    ("customers found", "predicted_clusters", None),
+)
+
+
+def _metrics(result: dict[str, Any], phase: str) -> dict[str, Any]:
+    return ((result["phases"].get(phase) or {}).get("detail") or {}).get("metrics") or {}
+
+
+def _splink_seconds(result: dict[str, Any]) -> float | None:
+    """Splink's linkage: reading the records to clusters, training included (not the
+    interpreter's start, imports or the scoring against the truth)."""
+    timings = ((result["phases"].get("splink") or {}).get("detail") or {}).get("timings") or {}
+    return timings.get("linkage_s")
+
+
+def identity_figures(result: dict[str, Any]) -> dict[str, Any]:
+    ours, splink = _metrics(result, "identity_eval"), _metrics(result, "splink")
+    ours_s, splink_s = _wall(result, "identity"), _splink_seconds(result)
+    return {
+        "identity_pairwise_f1": ours.get("pairwise_f1"),
+        "splink_pairwise_f1": splink.get("pairwise_f1"),
+        "identity_over_splink_s": ours_s / splink_s if ours_s and splink_s else None,
     }
 
 
@@ -192,6 +228,8 @@ def print_result(
         )
     for line in skipped:
         console.print(line)
+    if _metrics(result, "identity_eval"):
+        console.print(_identity_table(result))
     console.print(_sizes_table(result, previous))
     console.print(_targets_table(result))
 
@@ -216,9 +254,78 @@ def _note(name: str, phase: dict[str, Any]) -> str:
             notes.append(f"excluded {' '.join(detail['excluded'])}")
     if name == "identity":
         notes.append("int_identity__* inside dbt_build")
+    if name in ("identity_eval", "splink"):
+        if detail.get("metrics"):
+            notes.append(f"pairwise F1 {detail['metrics']['pairwise_f1']:.4f} (table below)")
+        notes.append(detail.get("note", ""))
     if name in ("full_load", "incremental_load"):
         notes.append(" + ".join(detail.get("parts", [])))
     return "; ".join(n for n in notes if n)
+
+
+def _identity_table(result: dict[str, Any]) -> Table:
+    ours, splink = _metrics(result, "identity_eval"), _metrics(result, "splink")
+    phases = result["phases"]
+    table = Table(
+        title="identity resolution vs the truth: ours beside Splink",
+        caption="ours: int_identity__* models inside dbt_build (RSS: the whole dbt build); "
+        "Splink: train + predict + cluster (RSS: its own process)",
+    )
+    for column in ("figure", "ours", "Splink", "ours/Splink"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for label, key, digits in IDENTITY_ROWS:
+        table.add_row(
+            label,
+            _figure(ours.get(key), digits),
+            _figure(splink.get(key), digits),
+            _plain_ratio(ours.get(key), splink.get(key)),
+        )
+    ours_s, splink_s = _wall(result, "identity"), _splink_seconds(result)
+    table.add_row("seconds", _seconds(ours_s), _seconds(splink_s), _plain_ratio(ours_s, splink_s))
+    ours_rss = (phases.get("dbt_build") or {}).get("peak_rss_bytes")
+    splink_rss = (phases.get("splink") or {}).get("peak_rss_bytes")
+    table.add_row(
+        "peak RSS MiB", _mib(ours_rss), _mib(splink_rss), _plain_ratio(ours_rss, splink_rss)
+    )
+    for description, verdict in identity_verdicts(result):
+        colour = {"pass": "green", "miss": "red"}.get(verdict, "dim")
+        table.add_row(f"benchmark: {description}", "", "", f"[{colour}]{verdict}[/{colour}]")
+    return table
+
+
+def identity_verdicts(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """Issue #5's benchmark (not a test): F1 >= 0.98, no worse than Splink, at least as fast."""
+    ours, splink = _metrics(result, "identity_eval"), _metrics(result, "splink")
+    f1, splink_f1 = ours.get("pairwise_f1"), splink.get("pairwise_f1")
+    ours_s, splink_s = _wall(result, "identity"), _splink_seconds(result)
+
+    def verdict(ok: bool | None) -> str:
+        return "not measured" if ok is None else "pass" if ok else "miss"
+
+    return [
+        (
+            f"pairwise F1 ≥ {IDENTITY_F1_TARGET}",
+            verdict(None if f1 is None else f1 >= IDENTITY_F1_TARGET),
+        ),
+        (
+            "pairwise F1 ≥ Splink's",
+            verdict(None if f1 is None or splink_f1 is None else f1 >= splink_f1),
+        ),
+        (
+            "seconds ≤ Splink's",
+            verdict(None if not ours_s or not splink_s else ours_s <= splink_s),
+        ),
+    ]
+
+
+def _figure(value: float | None, digits: int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,}" if digits is None else f"{value:.{digits}f}"
+
+
+def _plain_ratio(new: float | None, old: float | None) -> str:
+    return "—" if not new or not old else f"{new / old:.2f}x"
 
 
 def _sizes_table(result: dict[str, Any], previous: dict[str, Any] | None) -> Table:

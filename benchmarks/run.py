@@ -14,8 +14,10 @@ The simulator cannot extend a world by a day (its random streams depend on the w
 so a world of `days` days, whose `days + 1` load dates are the initial extract and `days`
 daily deltas, is loaded as: the first `days` load dates = the full load, the last = the increment.
 
-A report phase is reported as skipped until the pipeline has one; so is Splink
-unless it is importable. Results: benchmarks/results/<scale>-<UTC timestamp>.json and a table.
+After the dbt step, identity resolution is scored against the truth, ours and Splink's on the
+same source records (benchmarks/identity.py; Splink only when the `bench` extra is installed).
+A report phase is reported as skipped until the pipeline has one.
+Results: benchmarks/results/<scale>-<UTC timestamp>.json and a table.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DBT = str(Path(sys.executable).with_name("dbt"))
 STEPS = ("simulate", "ingest", "dbt", "bare", "increment")
 PUBLISH_MODULE = "orchestration.publish"
+SPLINK_MISSING = "splink not installed: identity baseline skipped (`make bench` installs it)"
 PLANNED = {  # phases of issue 9 the pipeline does not have yet: module that will provide them
     "report": "orchestration.reports",
 }
@@ -98,6 +101,7 @@ class Bench:
         if "dbt" in self.steps:
             self._dbt("dbt_build", say)
             self._publish("publish", say)
+            self._identity(say)
         self._combine("full_load", ("ingest", "dbt_build", "publish"))
         self.sizes["after_full_load"] = self._sizes()
         if "bare" in self.steps:
@@ -121,11 +125,7 @@ class Bench:
                 if find_spec(module) is None
                 else f"{module} exists but the harness does not drive it yet"
             )
-        self.phases["splink"] = _skipped(
-            "splink not installed (optional: a `bench` extra, see benchmarks/README.md)"
-            if find_spec("splink") is None
-            else "splink is importable but the Splink baseline is not written yet"
-        )
+        self.phases.setdefault("splink", _skipped("runs after the dbt step, which did not run"))
         self.phases["full_load_dates"] = {"dates": full, "increment": increment}
 
     # ------------------------------------------------------------------ phases
@@ -137,6 +137,21 @@ class Bench:
         phase = self._python(name, "publish", say=say, check=False)
         if phase["returncode"] != 0:
             phase["detail"]["note"] = "publish failed (marts missing after a failed build?)"
+
+    def _identity(self, say) -> None:
+        """Our clusters against the truth, then Splink on the same source records (identity.py).
+
+        Neither stops the run: a failure is recorded with its exit status."""
+        for name, run in (("identity_eval", "ours"), ("splink", "splink")):
+            if run == "splink" and find_spec("splink") is None:
+                say(f"[{self.world.scale}] splink: {SPLINK_MISSING}")
+                self.phases["splink"] = _skipped(SPLINK_MISSING)
+                return
+            command = [sys.executable, "-m", "benchmarks.identity", run]
+            command += ["--data-dir", str(self.data_dir), "--result", str(self._result_file(name))]
+            phase = self._measure(name, command, say, check=False)
+            if phase["returncode"] != 0:
+                phase["detail"]["note"] = f"failed: see {self.work_dir / 'logs' / name}.log"
 
     def _python(self, name: str, phase: str, *args: str, say, check: bool = True):
         command = [

@@ -83,7 +83,7 @@ def _check_unique_keys(
     con: duckdb.DuckDBPyConnection, relation: str, columns: tuple[str, ...]
 ) -> None:
     # A key twice would count its record twice (and pair it with itself): refuse, naming one.
-    found = [c[0] for c in con.execute(f"select * from {relation} limit 0").description]
+    found = con.sql(f"select * from {relation}").columns  # a relation runs nothing here
     missing = [c for c in columns if c not in found]
     if missing:
         raise ValueError(
@@ -92,10 +92,11 @@ def _check_unique_keys(
     keys = ", ".join(KEY)
     duplicate = con.execute(
         f"select {keys}, count(*) from {relation} group by all having count(*) > 1 limit 1"
-    ).fetchone()
+    ).fetchall()
     if duplicate:
+        [(*key, count)] = duplicate
         raise ValueError(
-            f"{relation}: record {':'.join(map(str, duplicate[:3]))} appears {duplicate[3]} times; "
+            f"{relation}: record {':'.join(map(str, key))} appears {count} times; "
             "one row per (system, entity, source_id) is expected"
         )
 
@@ -161,7 +162,7 @@ def _counts(con: duckdb.DuckDBPyConnection, predicted: str, truth: str) -> dict[
     names = [column[0] for column in cursor.description]
     return {
         name: float(value) if name.startswith("bcubed") else int(value)
-        for name, value in zip(names, cursor.fetchone(), strict=True)
+        for name, value in zip(names, cursor.fetchall()[0], strict=True)
     }
 
 
@@ -193,7 +194,7 @@ def evaluate_published(settings: Settings) -> IdentityMetrics:
         has_bridge = con.execute(
             "select count(*) from duckdb_tables() where schema_name = 'main' and table_name = ?",
             [BRIDGE],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not has_bridge:
             raise EvaluationUnavailable(
                 f"{settings.serving_path} has no {BRIDGE}: publish a load that built it "
