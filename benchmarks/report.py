@@ -65,6 +65,7 @@ IDENTITY_ROWS = (  # label, metric key, digits (None: a count)
     ("merges", "merges", None),
     ("exact clusters", "exact_clusters", None),
     ("customers found", "predicted_clusters", None),
+    ("largest cluster (records)", "largest_cluster", None),
 )
 
 
@@ -282,6 +283,9 @@ def _identity_table(result: dict[str, Any]) -> Table:
         )
     ours_s, splink_s = _wall(result, "identity"), _splink_seconds(result)
     table.add_row("seconds", _seconds(ours_s), _seconds(splink_s), _plain_ratio(ours_s, splink_s))
+    timings = ((phases.get("splink") or {}).get("detail") or {}).get("timings") or {}
+    if timings:
+        table.add_row("  of which training", "", _seconds(timings.get("training_s")), "")
     ours_rss = (phases.get("dbt_build") or {}).get("peak_rss_bytes")
     splink_rss = (phases.get("splink") or {}).get("peak_rss_bytes")
     table.add_row(

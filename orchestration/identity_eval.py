@@ -55,6 +55,7 @@ class IdentityMetrics:
     splits: int
     merges: int
     exact_clusters: int
+    largest_cluster: int  # records under one customer_id: a chain of wrong links shows here
 
     def as_dict(self) -> dict[str, int | float]:
         return asdict(self)
@@ -153,7 +154,8 @@ select
     (select coalesce(sum(recall_sum) / nullif(sum(n), 0), 1.0) from cell_shares) as bcubed_recall,
     (select count(*) from customers where clusters > 1) as splits,
     (select count(*) from clusters where true_customers > 1) as merges,
-    (select count(*) from cell_shares where is_exact) as exact_clusters
+    (select count(*) from cell_shares where is_exact) as exact_clusters,
+    (select coalesce(max(n), 0) from clusters) as largest_cluster
 """
 
 
@@ -231,6 +233,7 @@ def format_table(metrics: IdentityMetrics) -> str:
         f"{'customers (predicted)':<24}{m.predicted_clusters:>10,}",
         f"{'customers (true)':<24}{m.true_clusters:>10,}",
         f"{'exact clusters':<24}{m.exact_clusters:>10,}",
+        f"{'largest cluster':<24}{m.largest_cluster:>10,}   records under one customer_id",
         f"{'splits':<24}{m.splits:>10,}   true customers over more than one customer_id",
         f"{'merges':<24}{m.merges:>10,}   customer_ids holding more than one true customer",
         f"{'pairs correct':<24}{m.correct_pairs:>10,}   "

@@ -67,6 +67,7 @@ EXPECTED = IdentityMetrics(
     splits=1,
     merges=1,
     exact_clusters=1,
+    largest_cluster=2,
 )
 
 
