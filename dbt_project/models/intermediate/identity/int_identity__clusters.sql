@@ -1,6 +1,5 @@
-{#- Connected components of the link graph: every source record with its customer_id.
-    customer_id is a hash of the component's smallest record_key, so it is stable as long as
-    that record stays in the component. One row per source record. -#}
+{#- Connected components of the link graph: every source record with its cluster, named by the
+    cluster's smallest record_key. One row per source record. -#}
 with records as (select * from {{ ref('int_identity__source_records') }}),
 links as (select * from {{ ref('int_identity__links') }}),
 
@@ -32,8 +31,7 @@ final as (
         records.entity,
         records.source_id,
         records.record_key,
-        {{ dbt.concat(["'CUS-'", "substr(" ~ dbt.hash('labels.label') ~ ", 1, 16)"]) }} as customer_id,
-        labels.label as customer_anchor_key,
+        labels.label as cluster_key,
         coalesce(matched_on.matched_on, 'unmatched') as matched_on
     from records
     inner join labels on records.record_key = labels.record_key

@@ -1,104 +1,89 @@
-{#- Deterministic pairwise links between source records on strong keys. Each group of records
-    sharing a key is linked as a star to its smallest record_key (enough for connectivity).
-    One row per (record_key, linked_record_key, match_rule). -#}
+{#- The links clustering follows: scored pairs at or above the match threshold with no
+    constraint against them, CRM contacts to their account, and the manual overrides, which
+    always win (a forced match is a link, a forced non-match removes the pair's link).
+    Guard against over-merging through weak chains: where a source keeps one record per
+    customer, a record links only to its best-scoring record of that source, and only if it is
+    that record's best of its own source too (mutual best), so one ambiguous record cannot
+    bridge two customers. One row per (record_key, linked_record_key). -#}
 with records as (select * from {{ ref('int_identity__source_records') }}),
+scores as (select * from {{ ref('int_identity__pair_scores') }}),
+overrides as (select * from {{ ref('identity_overrides') }}),
 
-{#- Contact keys (email, phone) can be shared by different people: a household (given names
-    incompatible) or colleagues at companies sharing an address (family names incompatible).
-    See macro names_compatible. -#}
-{% set contact_keys = {'email': 'email_key', 'phone': 'phone'} %}
-{% for rule, key in contact_keys.items() %}
-{{ rule }}_conflicts as (
-    select
-        a.{{ key }} as shared_key,
-        max(case when not {{ names_compatible('a', 'b', 'family') }} then 1 else 0 end)
-            as has_family_conflict
-    from records as a
-    inner join records as b
-        on a.{{ key }} = b.{{ key }} and a.record_key < b.record_key
-    where a.given_name_key is not null and b.given_name_key is not null
-        and not a.is_business and not b.is_business
-        and not (
-            {{ names_compatible('a', 'b', 'given') }} and {{ names_compatible('a', 'b', 'family') }}
+{% set deduplicated = "(" ~ dbt.concat(['{side}.system', "':'", '{side}.entity']) ~ " in ('"
+    ~ var('identity_deduplicated_sources') | join("', '") ~ "'))" %}
+
+forced_apart as (
+    select record_key, other_record_key from overrides where decision = 'non_match'
+    union all
+    select other_record_key, record_key from overrides where decision = 'non_match'
+),
+
+accepted as (
+    select scores.record_key_l, scores.record_key_r, scores.match_probability
+    from scores
+    where scores.match_probability >= {{ var('identity_match_threshold') }}
+        and not scores.has_conflict
+        and not exists (
+            select 1 from forced_apart
+            where forced_apart.record_key = scores.record_key_l
+                and forced_apart.other_record_key = scores.record_key_r
         )
-    group by a.{{ key }}
-),
-{% endfor %}
-
-{#- Namesakes: a name + postcode group whose records carry different birth dates is not used. -#}
-name_postcode_conflicts as (
-    select name_key, postcode
-    from records
-    where name_key is not null and postcode is not null
-    group by name_key, postcode
-    having count(distinct birth_date) > 1
 ),
 
-keys as (
+{#- both directions, with the system and entity of each end -#}
+directed as (
+    select accepted.record_key_l as record_key, accepted.record_key_r as linked_record_key,
+        accepted.match_probability
+    from accepted
+    union all
+    select accepted.record_key_r, accepted.record_key_l, accepted.match_probability
+    from accepted
+),
+
+ranked as (
     select
-        records.record_key,
-        records.tax_id,
-        {% for rule, key in contact_keys.items() %}
-        case
-            {% if rule == 'email' -%}
-            -- a role mailbox (info@, office@ …) names a company's inbox, never one person
-            when {{ is_role_mailbox('records.email_key') }} then null
-            {% endif -%}
-            when {{ rule }}_conflicts.shared_key is null then records.{{ key }}
-            -- a shared key only links records with the same full name, or given name in a household
-            when {{ rule }}_conflicts.has_family_conflict = 1 and records.name_key is not null
-                then {{ dbt.concat(["records." ~ key, "'|'", "records.name_key"]) }}
-            when {{ rule }}_conflicts.has_family_conflict = 0 and records.given_name_key is not null
-                then {{ dbt.concat(["records." ~ key, "'|'", "records.given_name_key"]) }}
-        end as {{ rule }}_link_key,
-        {% endfor %}
-        case when records.birth_date is not null and records.name_key is not null
-            then {{ dbt.concat(["records.name_key", "'|'", dbt.safe_cast("records.birth_date", dbt.type_string())]) }}
-        end as name_birth_date_key,
-        case when records.postcode is not null and records.name_key is not null
-            and name_postcode_conflicts.name_key is null
-            and replace(records.postcode, '0', '') <> ''
-            then {{ dbt.concat(["records.name_key", "'|'", "replace(records.postcode, ' ', '')"]) }}
-        end as name_postcode_key,
-        case when records.entity = 'contacts'
-            then {{ dbt.concat(["'crm:accounts:'", "records.crm_account_id"]) }}
-        end as crm_account_key
-    from records
-    {% for rule, key in contact_keys.items() %}
-    left join {{ rule }}_conflicts on records.{{ key }} = {{ rule }}_conflicts.shared_key
-    {% endfor %}
-    left join name_postcode_conflicts
-        on records.name_key = name_postcode_conflicts.name_key
-        and records.postcode = name_postcode_conflicts.postcode
+        directed.*,
+        {{ deduplicated.replace('{side}', 'other') }} as is_deduplicated_target,
+        row_number() over (
+            partition by directed.record_key, other.system, other.entity
+            order by directed.match_probability desc, directed.linked_record_key
+        ) as rank_in_target_source
+    from directed
+    inner join records as other on directed.linked_record_key = other.record_key
 ),
 
-{% set rules = {
-    'tax_id': 'tax_id', 'email': 'email_link_key', 'phone': 'phone_link_key',
-    'name_and_birth_date': 'name_birth_date_key', 'name_and_postcode': 'name_postcode_key'
-} %}
-{% for rule, key in rules.items() %}
-{{ rule }}_links as (
-    select
-        record_key,
-        min(record_key) over (partition by {{ key }}) as linked_record_key,
-        '{{ rule }}' as match_rule
-    from keys
-    where {{ key }} is not null
+mutual_best as (
+    select forward.record_key, forward.linked_record_key, forward.match_probability
+    from ranked as forward
+    inner join ranked as backward
+        on forward.record_key = backward.linked_record_key
+        and forward.linked_record_key = backward.record_key
+    where forward.record_key < forward.linked_record_key
+        and (not forward.is_deduplicated_target or forward.rank_in_target_source = 1)
+        and (not backward.is_deduplicated_target or backward.rank_in_target_source = 1)
 ),
-{% endfor %}
 
 crm_account_links as (
-    select keys.record_key, keys.crm_account_key as linked_record_key, 'crm_account' as match_rule
-    from keys
-    inner join records on keys.crm_account_key = records.record_key
+    select contacts.record_key, accounts.record_key as linked_record_key
+    from records as contacts
+    inner join records as accounts
+        on accounts.system = 'crm' and accounts.entity = 'accounts'
+        and contacts.crm_account_id = accounts.source_id
+    where contacts.system = 'crm' and contacts.entity = 'contacts'
 ),
 
 final as (
-    {% for rule in rules %}
-    select * from {{ rule }}_links where record_key <> linked_record_key
+    select record_key, linked_record_key, 'probabilistic' as match_rule, match_probability
+    from mutual_best
     union all
-    {% endfor %}
-    select * from crm_account_links
+    select record_key, linked_record_key, 'crm_account', cast(null as double)
+    from crm_account_links
+    union all
+    select overrides.record_key, overrides.other_record_key, 'override', cast(null as double)
+    from overrides
+    inner join records as existing on overrides.record_key = existing.record_key
+    inner join records as other on overrides.other_record_key = other.record_key
+    where overrides.decision = 'match'
 )
 
 select * from final

@@ -1,0 +1,176 @@
+{#- Pieces of probabilistic record linkage (models/intermediate/identity, docs/identity.md).
+    Engine-specific functions go through adapter.dispatch so the same models build on Spark. -#}
+
+{#- String similarity in [0, 1]. DuckDB has Jaro-Winkler built in; Spark has only Levenshtein,
+    so there the similarity is 1 - edits / longer length, which ranks typos alike but scores
+    transpositions lower. -#}
+{% macro string_similarity(a, b) -%}
+    {{ return(adapter.dispatch('string_similarity')(a, b)) }}
+{%- endmacro %}
+{% macro default__string_similarity(a, b) -%}
+    (1.0 - levenshtein({{ a }}, {{ b }}) / greatest(length({{ a }}), length({{ b }}), 1))
+{%- endmacro %}
+{% macro duckdb__string_similarity(a, b) -%}
+    jaro_winkler_similarity({{ a }}, {{ b }})
+{%- endmacro %}
+
+{#- True when the text is written in Chinese characters only (no word breaks between family and
+    given name). -#}
+{% macro is_han_script(expression) -%}
+    {{ return(adapter.dispatch('is_han_script')(expression)) }}
+{%- endmacro %}
+{% macro default__is_han_script(expression) -%}
+    ({{ expression }} rlike '^\\p{IsHan}+$')
+{%- endmacro %}
+{% macro duckdb__is_han_script(expression) -%}
+    regexp_full_match({{ expression }}, '\p{Han}+')
+{%- endmacro %}
+
+{#- A name as matching tokens: lower case, accents stripped, punctuation removed in any script,
+    'Family, Given' turned into 'Given Family', patronymic particles dropped. Unlike name_key it keeps non-Latin letters, which
+    the name-variants seed maps to their Latin canonical form. -#}
+{% macro name_tokens(column) -%}
+    {%- set reordered -%}
+        case when {{ column }} like '%,%'
+            then {{ dbt.concat([dbt.split_part(column, "','", 2), "' '", dbt.split_part(column, "','", 1)]) }}
+            else {{ column }}
+        end
+    {%- endset -%}
+    {%- set folded = "replace(lower(" ~ strip_accents(reordered) ~ "), 'ł', 'l')" -%}
+    {%- set letters = regex_replace_all(folded, "[^\\p{L}\\p{N} ]", "") -%}
+    {#- patronymic particles (Wulandari binti Budi) are not names: swapped fields move them -#}
+    {%- set words = "replace(replace(" ~ dbt.concat(["' '", regex_replace_all(letters, " +", " "), "' '"])
+        ~ ", ' binti ', ' '), ' bin ', ' ')" -%}
+    nullif(trim({{ words }}), '')
+{%- endmacro %}
+
+{#- Word n (1-based; -1 = last) of a space-separated text, null when there is no such word. -#}
+{% macro word(text, n) -%}
+    nullif({{ dbt.split_part(text, "' '", n) }}, '')
+{%- endmacro %}
+
+{#- Fellegi-Sunter m probabilities by expectation-maximisation over comparison patterns, with
+    the u probabilities held fixed (they come from random pairs). `patterns`: one row per
+    distinct comparison vector (pattern_id, pair_count); `levels`: one row per (pattern_id,
+    comparison, level), nulls left out; `u`: (comparison, level, u_probability); `start`:
+    (comparison, level, m_probability) to begin with. Renders CTEs <prefix>_m_<i> (comparison,
+    level, m_probability) and <prefix>_share_<i> (match_share: the share of the patterns' pairs
+    that are matches), finally <prefix>_m and <prefix>_share. -#}
+{% macro em_iterations(prefix, patterns, levels, u, start, iterations) -%}
+{{ prefix }}_m_0 as (select comparison, level, m_probability from {{ start }}),
+{{ prefix }}_share_0 as (select 0.5 as match_share),
+{% for i in range(1, iterations + 1) %}
+{{ prefix }}_posterior_{{ i }} as (
+    select
+        patterns.pattern_id,
+        patterns.pair_count,
+        1.0 / (1.0 + exp(
+            ln((1 - share.match_share) / share.match_share)
+            + sum(ln(u.u_probability)) - sum(ln(greatest(m.m_probability, 1e-9)))
+        )) as match_probability
+    from {{ patterns }} as patterns
+    inner join {{ levels }} as levels on patterns.pattern_id = levels.pattern_id
+    inner join {{ u }} as u on levels.comparison = u.comparison and levels.level = u.level
+    inner join {{ prefix }}_m_{{ i - 1 }} as m
+        on levels.comparison = m.comparison and levels.level = m.level
+    cross join {{ prefix }}_share_{{ i - 1 }} as share
+    group by patterns.pattern_id, patterns.pair_count, share.match_share
+),
+{{ prefix }}_m_{{ i }} as (
+    select
+        levels.comparison,
+        levels.level,
+        sum(posterior.pair_count * posterior.match_probability)
+            / sum(sum(posterior.pair_count * posterior.match_probability))
+                over (partition by levels.comparison) as m_probability
+    from {{ prefix }}_posterior_{{ i }} as posterior
+    inner join {{ levels }} as levels on posterior.pattern_id = levels.pattern_id
+    group by levels.comparison, levels.level
+),
+{{ prefix }}_share_{{ i }} as (
+    select
+        least(greatest(sum(pair_count * match_probability) / sum(pair_count), 1e-6), 1 - 1e-6)
+            as match_share
+    from {{ prefix }}_posterior_{{ i }}
+),
+{% endfor %}
+{{ prefix }}_m as (select * from {{ prefix }}_m_{{ iterations }}),
+{{ prefix }}_share as (select * from {{ prefix }}_share_{{ iterations }})
+{%- endmacro %}
+
+{#- The comparisons of the Fellegi-Sunter model and their top level; level 0 = disagree, null =
+    a value missing on either side (no evidence either way). -#}
+{% macro identity_comparisons() -%}
+    {{ return({
+        'name': 4, 'email': 2, 'phone': 1, 'birth_date': 2, 'postcode': 1, 'city': 1,
+        'company_name': 2, 'tax_id': 1,
+    }) }}
+{%- endmacro %}
+
+{#- The comparison vector of two records `l` and `r` of int_identity__record_features: one
+    column gamma_<comparison> per comparison. Names compare order-insensitively (the better of
+    given/family straight or swapped). Emails compare exactly or by their canonical key only:
+    addresses are built from names, so similar addresses of namesakes say nothing more than
+    the names do. -#}
+{% macro comparison_vector(l, r) -%}
+    {%- set threshold = var('identity_similarity_threshold') -%}
+    {%- set straight = string_similarity(l ~ '.given_std', r ~ '.given_std') ~ ' + '
+        ~ string_similarity(l ~ '.family_std', r ~ '.family_std') -%}
+    {%- set swapped = string_similarity(l ~ '.given_std', r ~ '.family_std') ~ ' + '
+        ~ string_similarity(l ~ '.family_std', r ~ '.given_std') -%}
+    case
+        when {{ l }}.given_std is null or {{ r }}.given_std is null then null
+        when {{ l }}.name_std = {{ r }}.name_std then 4
+        when {{ l }}.family_std is null or {{ r }}.family_std is null then 0
+        when {{ straight }} >= {{ swapped }} then case
+            when {{ string_similarity(l ~ '.given_std', r ~ '.given_std') }} >= {{ threshold }}
+                and {{ string_similarity(l ~ '.family_std', r ~ '.family_std') }} >= {{ threshold }} then 3
+            when {{ string_similarity(l ~ '.family_std', r ~ '.family_std') }} >= {{ threshold }} then 2
+            when {{ string_similarity(l ~ '.given_std', r ~ '.given_std') }} >= {{ threshold }} then 1
+            else 0 end
+        else case
+            when {{ string_similarity(l ~ '.given_std', r ~ '.family_std') }} >= {{ threshold }}
+                and {{ string_similarity(l ~ '.family_std', r ~ '.given_std') }} >= {{ threshold }} then 3
+            else 0 end
+    end as gamma_name,
+    case
+        when {{ l }}.email is null or {{ r }}.email is null then null
+        when {{ l }}.email = {{ r }}.email then 2
+        when {{ l }}.email_key = {{ r }}.email_key then 1
+        else 0
+    end as gamma_email,
+    case
+        when {{ l }}.phone is null or {{ r }}.phone is null then null
+        when {{ l }}.phone = {{ r }}.phone then 1
+        else 0
+    end as gamma_phone,
+    case
+        when {{ l }}.birth_date is null or {{ r }}.birth_date is null then null
+        when {{ l }}.birth_date = {{ r }}.birth_date then 2
+        when year({{ l }}.birth_date) = year({{ r }}.birth_date)
+            or (month({{ l }}.birth_date) = month({{ r }}.birth_date)
+                and day({{ l }}.birth_date) = day({{ r }}.birth_date)) then 1
+        else 0
+    end as gamma_birth_date,
+    case
+        when {{ l }}.postcode_key is null or {{ r }}.postcode_key is null then null
+        when {{ l }}.postcode_key = {{ r }}.postcode_key then 1
+        else 0
+    end as gamma_postcode,
+    case
+        when {{ l }}.city_key is null or {{ r }}.city_key is null then null
+        when {{ l }}.city_key = {{ r }}.city_key then 1
+        else 0
+    end as gamma_city,
+    case
+        when {{ l }}.company_key is null or {{ r }}.company_key is null then null
+        when {{ l }}.company_key = {{ r }}.company_key then 2
+        when {{ string_similarity(l ~ '.company_key', r ~ '.company_key') }} >= {{ threshold }} then 1
+        else 0
+    end as gamma_company_name,
+    case
+        when {{ l }}.tax_id is null or {{ r }}.tax_id is null then null
+        when {{ l }}.tax_id = {{ r }}.tax_id then 1
+        else 0
+    end as gamma_tax_id
+{%- endmacro %}

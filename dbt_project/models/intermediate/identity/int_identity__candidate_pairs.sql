@@ -1,0 +1,64 @@
+{#- Blocking: the pairs of source records worth comparing, those sharing at least one blocking
+    key. Without blocking a million records make 5 * 10^11 pairs; with it the pairs grow about
+    linearly. A key held by more than `identity_max_block_records` records (a placeholder
+    value, a very common name) is skipped and the records fall back on their other keys.
+    Persons are compared with persons and businesses with businesses: a contact joins its
+    company through the CRM account, not by resemblance.
+    One row per pair (record_key_l < record_key_r). -#}
+with features as (select * from {{ ref('int_identity__record_features') }}),
+
+{% set blocking_rules = {
+    'email': 'email_key',
+    'phone': 'phone',
+    'tax_id': 'tax_id',
+    'company_name': 'company_key',
+    'name_and_postcode': dbt.concat(['name_std', "'|'", 'postcode_key']),
+    'name_and_birth_date': dbt.concat(['name_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
+    'family_name_and_birth_date': dbt.concat(['family_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
+    'rare_full_name': "case when family_std is not null then name_std end",
+} %}
+
+keyed as (
+    {% for rule, key in blocking_rules.items() %}
+    select record_key, is_business, '{{ rule }}' as blocking_rule, {{ key }} as block_key
+    from features
+    where {{ key }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+block_sizes as (
+    select blocking_rule, block_key, count(*) as block_records
+    from keyed
+    group by blocking_rule, block_key
+),
+
+usable as (
+    select keyed.*
+    from keyed
+    inner join block_sizes
+        on keyed.blocking_rule = block_sizes.blocking_rule and keyed.block_key = block_sizes.block_key
+    where block_sizes.block_records between 2 and case keyed.blocking_rule
+        when 'rare_full_name' then {{ var('identity_rare_name_max_records') }}
+        else {{ var('identity_max_block_records') }} end
+),
+
+pairs as (
+    select
+        l.record_key as record_key_l,
+        r.record_key as record_key_r,
+        min(l.blocking_rule) as blocking_rule
+    from usable as l
+    inner join usable as r
+        on l.blocking_rule = r.blocking_rule
+        and l.block_key = r.block_key
+        and l.record_key < r.record_key
+        and l.is_business = r.is_business
+    group by l.record_key, r.record_key
+),
+
+final as (
+    select * from pairs
+)
+
+select * from final

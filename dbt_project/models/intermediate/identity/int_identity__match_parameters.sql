@@ -1,0 +1,228 @@
+{#- The Fellegi-Sunter parameters, estimated from the data on every build (as Splink does):
+    - u (agreement by chance): the level shares among pseudo-random pairs of records;
+    - m (agreement among true matches): expectation-maximisation with u held fixed, in training
+      sessions each over the candidate pairs agreeing on one strong key (email, full name, tax
+      id, company name) and leaving that key's own comparison out, since it agrees by
+      construction there; a comparison's m is the mean of the sessions that estimate it;
+    - the priors: the share of all pairs of persons (of businesses) that match, from the
+      email (tax id) session's matches scaled up by the share of all matches that share an
+      email (tax id), its m from the name (company name) session.
+    Below var identity_min_training_records person records the estimates are noise: the
+    identity_default_parameters seed is used instead, and term frequencies are not.
+    One row per (comparison, level). -#}
+with features as (select * from {{ ref('int_identity__record_features') }}),
+comparisons as (select * from {{ ref('int_identity__comparisons') }}),
+
+{%- set comparisons = identity_comparisons() %}
+
+shuffled as (
+    select
+        features.*,
+        row_number() over (order by {{ dbt.hash('record_key') }}) - 1 as position,
+        count(*) over () as record_count
+    from features
+),
+
+{#- Each record against records at fixed fractions of the shuffled order away: as good as random
+    pairs, reproducible, and linear in the records. -#}
+random_pairs as (
+    {% for offset in [0.13, 0.29, 0.41, 0.53, 0.67, 0.79] %}
+    select {{ comparison_vector('l', 'r') }}
+    from shuffled as l
+    inner join shuffled as r
+        on r.position = mod(l.position + cast(floor(l.record_count * {{ offset }}) as bigint) + 1, l.record_count)
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+{%- set level_rows %}
+    {% for comparison, top in comparisons.items() %}
+    {% for level in range(top + 1) %}
+    select '{{ comparison }}' as comparison, {{ level }} as level, {{ top }} as top_level
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+{%- endset %}
+
+all_levels as (
+    {{ level_rows }}
+),
+
+random_levels as (
+    {% for comparison in comparisons %}
+    select '{{ comparison }}' as comparison, gamma_{{ comparison }} as level
+    from random_pairs where gamma_{{ comparison }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+u as (
+    {#- add-one smoothing: a level never seen among random pairs is rare, not impossible -#}
+    select
+        all_levels.comparison,
+        all_levels.level,
+        (count(random_levels.level) + 1.0)
+            / (sum(count(random_levels.level)) over (partition by all_levels.comparison)
+               + all_levels.top_level + 1) as u_probability
+    from all_levels
+    left join random_levels
+        on all_levels.comparison = random_levels.comparison and all_levels.level = random_levels.level
+    group by all_levels.comparison, all_levels.level, all_levels.top_level
+),
+
+{%- set sessions = {
+    'email': {'agree': 'gamma_email >= 1', 'recall_levels': [1, 2]},
+    'name': {'agree': 'gamma_name = 4', 'recall_levels': [4]},
+    'tax_id': {'agree': 'gamma_tax_id = 1', 'recall_levels': [1]},
+    'company_name': {'agree': 'gamma_company_name = 2', 'recall_levels': [2]},
+} %}
+
+patterns as (
+    select
+        row_number() over (
+            order by {% for comparison in comparisons %}gamma_{{ comparison }}{% if not loop.last %}, {% endif %}{% endfor %}
+        ) as pattern_id,
+        patterns_of_pairs.*
+    from (
+        select
+            {% for comparison in comparisons -%}
+            gamma_{{ comparison }},
+            {% endfor -%}
+            count(*) as pair_count
+        from comparisons
+        where not has_conflict
+        group by {% for comparison in comparisons %}gamma_{{ comparison }}{% if not loop.last %}, {% endif %}{% endfor %}
+    ) as patterns_of_pairs
+),
+
+pattern_levels as (
+    {% for comparison in comparisons %}
+    select pattern_id, '{{ comparison }}' as comparison, gamma_{{ comparison }} as level
+    from patterns where gamma_{{ comparison }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+{#- start: the top level likely among matches, the others sharing the rest -#}
+m_start as (
+    select
+        comparison,
+        level,
+        case when level = top_level then 0.9 else 0.1 / top_level end as m_probability
+    from all_levels
+),
+
+{% for session, rule in sessions.items() %}
+{{ session }}_patterns as (
+    select * from patterns where {{ rule.agree }}
+),
+{{ session }}_levels as (
+    select pattern_levels.*
+    from pattern_levels
+    inner join {{ session }}_patterns on pattern_levels.pattern_id = {{ session }}_patterns.pattern_id
+    where pattern_levels.comparison <> '{{ session }}'
+),
+{{ em_iterations(session, session ~ '_patterns', session ~ '_levels', 'u', 'm_start', var('identity_em_iterations')) }},
+{% endfor %}
+
+session_m as (
+    {% for session in sessions %}
+    select '{{ session }}' as session, all_levels.comparison, all_levels.level,
+        coalesce({{ session }}_m.m_probability, 0.0) as m_probability
+    from all_levels
+    left join {{ session }}_m
+        on all_levels.comparison = {{ session }}_m.comparison and all_levels.level = {{ session }}_m.level
+    where all_levels.comparison in (select comparison from {{ session }}_m)
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+m as (
+    select comparison, level, avg(m_probability) as m_probability
+    from session_m
+    group by comparison, level
+),
+
+{#- The prior, for persons and businesses apart (they are only compared among themselves):
+    matches among all pairs, estimated as the matches of one training session over the share of
+    all matches that session's key finds (its m from another session). -#}
+{% set priors = {
+    'person': {'session': 'email', 'recall_from': 'name', 'is_business': 'false'},
+    'business': {'session': 'tax_id', 'recall_from': 'company_name', 'is_business': 'true'},
+} %}
+prior as (
+    select
+        {% for population, rule in priors.items() %}
+        least(
+            {{ rule.session }}_share.match_share * {{ rule.session }}_pairs.pair_count
+                / nullif({{ rule.session }}_recall.recall, 0)
+                / nullif({{ population }}_records.records * ({{ population }}_records.records - 1) / 2.0, 0),
+            0.5
+        ) as {{ population }}_prior_match_probability{% if not loop.last %},{% endif %}
+        {% endfor %}
+    from
+        {% for population, rule in priors.items() %}
+        {{ rule.session }}_share
+        cross join (select sum(pair_count) as pair_count from {{ rule.session }}_patterns) as {{ rule.session }}_pairs
+        cross join (
+            select sum(m_probability) as recall from {{ rule.recall_from }}_m
+            where comparison = '{{ rule.session }}'
+                and level in ({{ sessions[rule.session].recall_levels | join(', ') }})
+        ) as {{ rule.session }}_recall
+        cross join (
+            select count(*) as records from features where is_business = {{ rule.is_business }}
+        ) as {{ population }}_records
+        {% if not loop.last %}cross join{% endif %}
+        {% endfor %}
+),
+
+estimated as (
+    select
+        u.comparison,
+        u.level,
+        coalesce(m.m_probability, 0.0) as m_probability,
+        u.u_probability,
+        prior.person_prior_match_probability,
+        prior.business_prior_match_probability
+    from u
+    left join m on u.comparison = m.comparison and u.level = m.level
+    cross join prior
+),
+
+{#- Too few records to estimate from (a new deployment, a test world): the parameters of the
+    identity_default_parameters seed, the priors scaled to this population. -#}
+population as (
+    select
+        sum(case when is_business then 0 else 1 end) as persons,
+        sum(case when is_business then 1 else 0 end) as businesses
+    from features
+),
+
+defaults as (
+    select
+        defaults.comparison,
+        defaults.level,
+        defaults.m_probability,
+        defaults.u_probability,
+        least(defaults.person_matches_per_record / greatest(population.persons - 1, 1), 0.5)
+            as person_prior_match_probability,
+        least(defaults.business_matches_per_record / greatest(population.businesses - 1, 1), 0.5)
+            as business_prior_match_probability
+    from {{ ref('identity_default_parameters') }} as defaults
+    cross join population
+),
+
+final as (
+    select estimated.*, true as is_estimated
+    from estimated
+    cross join population
+    where population.persons >= {{ var('identity_min_training_records') }}
+    union all
+    select defaults.*, false as is_estimated
+    from defaults
+    cross join population
+    where population.persons < {{ var('identity_min_training_records') }}
+)
+
+select * from final
