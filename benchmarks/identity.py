@@ -63,14 +63,14 @@ CRM_ACCOUNT_KEY = (
 )
 
 
-def ours(data_dir: Path) -> dict[str, Any]:
+def score_ours(data_dir: Path) -> dict[str, Any]:
     """Our clusters: the warehouse's bridge mart against the truth."""
     con = _warehouse(data_dir)
     metrics = evaluate(con, f"wh.{BRIDGE}", _truth(data_dir))
     return {"rows": metrics.records_scored, "metrics": metrics.as_dict()}
 
 
-def splink(data_dir: Path) -> dict[str, Any]:
+def run_splink(data_dir: Path) -> dict[str, Any]:
     """Splink over the same source records: train, predict, cluster, then score the clusters."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -207,7 +207,7 @@ def _sql_str(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-RUNS = {"ours": ours, "splink": splink}
+RUNS = {"ours": score_ours, "splink": run_splink}
 
 
 def main(argv: list[str] | None = None) -> None:
