@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +16,46 @@ from orchestration.loads import LoadReport
 from orchestration.settings import Settings
 
 SMALL_WORLD = {"customers": 300, "days": 3, "seed": 7}
+# Test data goes to memory when there is room: every load commits Dagster's event log, the ledger
+# and DuckDB with an fsync each, and on a shared disk those waits were most of a `cdw load`'s wall
+# time. A killed process loses nothing either way (the page cache outlives it), so the
+# crash-safety proofs hold on tmpfs as on disk.
+MEMORY_TMP = Path("/dev/shm")
+MEMORY_TMP_MIN_FREE = 4 * 2**30
+# Files whose tests share the session's simulated world: one pytest-xdist group, so that one
+# worker builds and loads it once. Every other file is its own group (its module fixtures once).
+WORLD_FIXTURES = {"simulated_world", "loaded_world"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Before pytest's tmp_path factory reads it: base the temporary directories in memory."""
+    _let_pyspark_connect_import_in_a_worker()
+    if config.option.basetemp or hasattr(config, "workerinput"):
+        return  # given on the command line, or an xdist worker (the controller chose it)
+    if MEMORY_TMP.is_dir() and shutil.disk_usage(MEMORY_TMP).free >= MEMORY_TMP_MIN_FREE:
+        config.option.basetemp = str(MEMORY_TMP / f"pytest-cdw-{os.getuid()}")
+
+
+def _let_pyspark_connect_import_in_a_worker() -> None:
+    """Great Expectations imports pyspark.sql.connect when pyspark is installed; that module calls
+    sys.exit(0) when `__main__` has neither `__spec__` nor `__file__`, which it takes for a doctest
+    run. An xdist worker's `__main__` (execnet's bootstrap) has neither: name it."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = "<pytest-xdist worker>"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for `pytest -n 2 --dist loadgroup` (Makefile `test`); see WORLD_FIXTURES."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    world_files = {
+        item.path for item in items if WORLD_FIXTURES & set(getattr(item, "fixturenames", ()))
+    }
+    for item in items:
+        group = "simulated_world" if item.path in world_files else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @contextmanager

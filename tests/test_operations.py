@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.cli import app
+from orchestration.cli import app, console
 from orchestration.contracts import load_contracts
 from orchestration.settings import Settings
 
@@ -57,6 +57,9 @@ def cdw(settings: Settings, *args: str) -> tuple[int, str]:
         "DAGSTER_HOME": str(settings.data_dir / "dagster_home"),
         "COLUMNS": "250",
     }
+    # The CLI's console fixed its width on import if COLUMNS was set then (an xdist worker's
+    # environment has COLUMNS=80): give it the width this terminal has, as a fresh `cdw` takes.
+    console.width = int(env["COLUMNS"])
     result = CliRunner().invoke(app, list(args), env=env)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
