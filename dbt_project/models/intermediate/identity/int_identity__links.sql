@@ -4,7 +4,7 @@
     Guard against over-merging through weak chains: where a source keeps one record per
     customer, a record links only to its best-scoring record of that source, and only if it is
     that record's best of its own source too (mutual best), so one ambiguous record cannot
-    bridge two customers. One row per (record_key, linked_record_key). -#}
+    bridge two customers. CRM contacts count as records of their account here. One row per (record_key, linked_record_key). -#}
 with records as (select * from {{ ref('int_identity__source_records') }}),
 scores as (select * from {{ ref('int_identity__pair_scores') }}),
 overrides as (select * from {{ ref('identity_overrides') }}),
@@ -40,12 +40,15 @@ directed as (
     from accepted
 ),
 
+{#- A CRM contact stands for its account: a record links into one CRM account at most -#}
 ranked as (
     select
         directed.*,
-        {{ deduplicated.replace('{side}', 'other') }} as is_deduplicated_target,
+        {{ deduplicated.replace('{side}', 'other') }} or other.entity = 'contacts' and other.system = 'crm'
+            as is_deduplicated_target,
         row_number() over (
-            partition by directed.record_key, other.system, other.entity
+            partition by directed.record_key, other.system,
+                case when other.system = 'crm' then 'accounts' else other.entity end
             order by directed.match_probability desc, directed.linked_record_key
         ) as rank_in_target_source
     from directed

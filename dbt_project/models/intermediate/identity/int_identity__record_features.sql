@@ -3,7 +3,11 @@
     mapped through the identity_name_variants seed), email as typed and as a canonical key,
     placeholder postcodes dropped. One row per source record. -#}
 with records as (select * from {{ ref('int_identity__source_records') }}),
-name_variants as (select * from {{ ref('identity_name_variants') }}),
+{#- variants folded as name tokens are (stripping accents also strips the hamza of عائشة) -#}
+name_variants as (
+    select {{ name_tokens('name_variant') }} as name_variant, canonical_name
+    from {{ ref('identity_name_variants') }}
+),
 
 tokens as (
     select
