@@ -19,7 +19,8 @@ SMALL_WORLD = {"customers": 300, "days": 3, "seed": 7}
 # Test data goes to memory when there is room: every load commits Dagster's event log, the ledger
 # and DuckDB with an fsync each, and on a shared disk those waits were most of a `cdw load`'s wall
 # time. A killed process loses nothing either way (the page cache outlives it), so the
-# crash-safety proofs hold on tmpfs as on disk.
+# crash-safety proofs hold on tmpfs as on disk. Only the root moves: pytest still numbers its
+# runs there (concurrent runs never share a directory) and keeps what pyproject.toml says.
 MEMORY_TMP = Path("/dev/shm")
 MEMORY_TMP_MIN_FREE = 4 * 2**30
 # Files whose tests share the session's simulated world: one pytest-xdist group, so that one
@@ -29,12 +30,14 @@ WORLD_FIXTURES = {"simulated_world", "loaded_world"}
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Before pytest's tmp_path factory reads it: base the temporary directories in memory."""
     _let_pyspark_connect_import_in_a_worker()
-    if config.option.basetemp or hasattr(config, "workerinput"):
-        return  # given on the command line, or an xdist worker (the controller chose it)
-    if MEMORY_TMP.is_dir() and shutil.disk_usage(MEMORY_TMP).free >= MEMORY_TMP_MIN_FREE:
-        config.option.basetemp = str(MEMORY_TMP / f"pytest-cdw-{os.getuid()}")
+    # Read by pytest's tmp_path factory when it first makes a directory; --basetemp still wins.
+    if "PYTEST_DEBUG_TEMPROOT" not in os.environ and _memory_has_room():
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_TMP)
+
+
+def _memory_has_room() -> bool:
+    return MEMORY_TMP.is_dir() and shutil.disk_usage(MEMORY_TMP).free >= MEMORY_TMP_MIN_FREE
 
 
 def _let_pyspark_connect_import_in_a_worker() -> None:
