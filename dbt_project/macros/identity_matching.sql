@@ -107,6 +107,21 @@
     }) }}
 {%- endmacro %}
 
+{#- Name level from the similarity of the given names and of the family names: 3 typos (one part
+    exact and the other close, or both very close), 2 the family name only (a household), 1 the
+    given name only (a name change, or namesakes by first name), 0 neither. -#}
+{% macro name_level(given_similarity, family_similarity) -%}
+    {%- set threshold = var('identity_similarity_threshold') -%}
+    case
+        when ({{ given_similarity }} = 1 and {{ family_similarity }} >= 0.8)
+            or ({{ family_similarity }} = 1 and {{ given_similarity }} >= {{ threshold }})
+            or ({{ given_similarity }} >= 0.92 and {{ family_similarity }} >= 0.92) then 3
+        when {{ family_similarity }} >= {{ threshold }} then 2
+        when {{ given_similarity }} >= {{ threshold }} then 1
+        else 0
+    end
+{%- endmacro %}
+
 {#- The comparison vector of two records `l` and `r` of int_identity__record_features: one
     column gamma_<comparison> per comparison. Names compare order-insensitively (the better of
     given/family straight or swapped). Emails compare exactly or by their canonical key only:
@@ -122,16 +137,12 @@
         when {{ l }}.given_std is null or {{ r }}.given_std is null then null
         when {{ l }}.name_std = {{ r }}.name_std then 4
         when {{ l }}.family_std is null or {{ r }}.family_std is null then 0
-        when {{ straight }} >= {{ swapped }} then case
-            when {{ string_similarity(l ~ '.given_std', r ~ '.given_std') }} >= {{ threshold }}
-                and {{ string_similarity(l ~ '.family_std', r ~ '.family_std') }} >= {{ threshold }} then 3
-            when {{ string_similarity(l ~ '.family_std', r ~ '.family_std') }} >= {{ threshold }} then 2
-            when {{ string_similarity(l ~ '.given_std', r ~ '.given_std') }} >= {{ threshold }} then 1
-            else 0 end
-        else case
-            when {{ string_similarity(l ~ '.given_std', r ~ '.family_std') }} >= {{ threshold }}
-                and {{ string_similarity(l ~ '.family_std', r ~ '.given_std') }} >= {{ threshold }} then 3
-            else 0 end
+        when {{ straight }} >= {{ swapped }} then {{ name_level(
+            string_similarity(l ~ '.given_std', r ~ '.given_std'),
+            string_similarity(l ~ '.family_std', r ~ '.family_std')) }}
+        else {{ name_level(
+            string_similarity(l ~ '.given_std', r ~ '.family_std'),
+            string_similarity(l ~ '.family_std', r ~ '.given_std')) }}
     end as gamma_name,
     case
         when {{ l }}.email is null or {{ r }}.email is null then null

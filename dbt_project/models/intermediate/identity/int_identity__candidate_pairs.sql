@@ -1,5 +1,5 @@
 {#- Blocking: the pairs of source records worth comparing, those sharing at least one blocking
-    key. Without blocking a million records make 5 * 10^11 pairs; with it the pairs grow about
+    key (the name-and-postcode rules also pair typos in one name part). Without blocking a million records make 5 * 10^11 pairs; with it the pairs grow about
     linearly. A key held by more than `identity_max_block_records` records (a placeholder
     value, a very common name) is skipped and the records fall back on their other keys.
     Persons are compared with persons and businesses with businesses: a contact joins its
@@ -15,6 +15,8 @@ with features as (select * from {{ ref('int_identity__record_features') }}),
     'name_and_postcode': dbt.concat(['name_std', "'|'", 'postcode_key']),
     'name_and_birth_date': dbt.concat(['name_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
     'family_name_and_birth_date': dbt.concat(['family_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
+    'given_name_and_postcode': dbt.concat(['given_std', "'|'", 'postcode_key']),
+    'family_name_and_postcode': dbt.concat(['family_std', "'|'", 'postcode_key']),
     'rare_full_name': "case when family_std is not null then name_std end",
 } %}
 
