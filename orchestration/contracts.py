@@ -43,6 +43,23 @@ SemanticTag = Literal[
     "amount",
     "pii",
 ]
+# Tags identity resolution reads (docs/identity.md, "Adding a customer-like source"); the others
+# (currency, amount, pii) describe columns but never identify a customer.
+IDENTITY_TAGS: tuple[SemanticTag, ...] = (
+    "person_name",
+    "given_name",
+    "family_name",
+    "company_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "tax_id",
+    "loyalty_card",
+    "address",
+    "postcode",
+    "city",
+    "country",
+)
 _log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -78,19 +95,28 @@ class Column(_Strict):
         default=None, description="Column holding a per-row IANA zone for naive timestamps."
     )
     accepted_values: tuple[str, ...] | None = None
+    staged_as: str | None = Field(
+        default=None,
+        description="Name of the column in the staging model, when staging renames it "
+        "(e.g. date_of_birth staged as birth_date); defaults to `name`.",
+    )
 
     @property
     def source_name(self) -> str:
         return self.source or self.name
 
     @property
+    def staged_name(self) -> str:
+        return self.staged_as or self.name
+
+    @property
     def is_pii(self) -> bool:
         return bool({"pii", "email", "phone", "person_name", "date_of_birth"} & set(self.tags))
 
-    @field_validator("name")
+    @field_validator("name", "staged_as")
     @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not _IDENTIFIER.match(value):
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _IDENTIFIER.match(value):
             raise ValueError(f"column name {value!r} must be lower_snake_case")
         return value
 
@@ -142,6 +168,39 @@ class Deletes(_Strict):
     column: str
 
 
+class Identity(_Strict):
+    """Marks a customer-like entity: each of its records takes part in identity resolution.
+
+    Its identity attributes come from the columns' semantic tags (IDENTITY_TAGS); this block says
+    what tags cannot. Column names here are contract column names (`staged_as` is followed).
+    """
+
+    trust_rank: int = Field(
+        ge=1, description="Survivorship order in dim_customers: 1 = the most trusted source."
+    )
+    business_when: str | None = Field(
+        default=None,
+        description="SQL boolean over the staging model's columns that is true for a business "
+        "record (e.g. `is_company`); absent: every record is a person. A person_name column of a "
+        "business record is its company name when the entity has no company_name column.",
+    )
+    created_at: str = Field(
+        default="created_at",
+        description="Column telling when the record was created (a date is cast to a timestamp).",
+    )
+    updated_at: str = Field(default="updated_at", description="Column of the record's last change.")
+    group_key: str | None = Field(
+        default=None,
+        description="Column holding the CRM account id the record belongs to: records of one CRM "
+        "account are one customer (int_identity__links, rule crm_account).",
+    )
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The contract columns this block names."""
+        return (self.created_at, self.updated_at, *([self.group_key] if self.group_key else []))
+
+
 class Entity(_Strict):
     name: str
     description: str
@@ -169,6 +228,11 @@ class Entity(_Strict):
     freshness: Freshness = Freshness()
     gate: GatePolicy = GatePolicy()
     columns: tuple[Column, ...]
+    identity: Identity | None = Field(
+        default=None,
+        description="Present on customer-like entities only: their records are matched into "
+        "customers (docs/identity.md).",
+    )
 
     @property
     def column_names(self) -> list[str]:
@@ -203,7 +267,32 @@ class Entity(_Strict):
             raise ValueError(f"entity {self.name!r}: `unnest` is for jsonl deliveries")
         if self.format in LIVE_FORMATS:
             self._check_live(names)
+        if self.identity:
+            self._check_identity(self.identity, names)
         return self
+
+    def _check_identity(self, identity: Identity, names: list[str]) -> None:
+        if len(self.primary_key) != 1:
+            raise ValueError(
+                f"entity {self.name!r}: a customer-like entity (identity) needs a one-column "
+                "primary key, its records' source_id"
+            )
+        for column in identity.columns:
+            if column not in names:
+                raise ValueError(
+                    f"entity {self.name!r}: identity column {column!r} is not a column"
+                )
+        for tag in IDENTITY_TAGS:
+            tagged = [c.name for c in self.tagged(tag)]
+            if len(tagged) > 1:
+                raise ValueError(
+                    f"entity {self.name!r}: identity tag {tag!r} is on {len(tagged)} columns "
+                    f"({', '.join(tagged)}); a customer-like entity tags one column per attribute"
+                )
+
+    def identity_columns(self) -> dict[str, Column]:
+        """Identity tag -> the column carrying it, for the tags this entity has."""
+        return {tag: self.tagged(tag)[0] for tag in IDENTITY_TAGS if self.tagged(tag)}
 
     def _check_live(self, names: list[str]) -> None:
         if bool(self.table) == bool(self.query):

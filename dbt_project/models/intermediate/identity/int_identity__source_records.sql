@@ -1,66 +1,78 @@
 {#- Every customer-like source record, with its identity attributes normalised alike.
-    One row per (system, entity, source_id). trust_rank orders systems for survivorship. -#}
-with contacts as (select * from {{ ref('stg_crm__contacts') }}),
-accounts as (select * from {{ ref('stg_crm__accounts') }}),
-erp_customers as (select * from {{ ref('stg_erp__customers') }}),
-users as (select * from {{ ref('stg_webshop__users') }}),
-subscribers as (select * from {{ ref('stg_subscriptions__subscribers') }}),
-loyalty_cards as (select * from {{ ref('stg_pos__loyalty_cards') }}),
-tickets as (select * from {{ ref('stg_support__tickets') }}),
+    One row per (system, entity, source_id). The sources are the contract entities with an
+    `identity:` block, their attributes the columns' semantic tags, both read through the
+    generated macro identity_sources() (orchestration/dbt_sources.py): a new customer-like source
+    needs a contract and a staging model, never a change here. trust_rank orders them for
+    survivorship. -#}
+{%- set text = dbt.type_string() %}
+{%- set no_text = "cast(null as " ~ text ~ ")" %}
+{#- Output column -> semantic tag and the null of its type, in the model's column order. -#}
+{%- set attributes = [
+    ('given_name', 'given_name', no_text),
+    ('family_name', 'family_name', no_text),
+    ('email', 'email', no_text),
+    ('phone', 'phone', no_text),
+    ('birth_date', 'date_of_birth', 'cast(null as date)'),
+    ('tax_id', 'tax_id', no_text),
+    ('loyalty_card_no', 'loyalty_card', no_text),
+    ('street', 'address', no_text),
+    ('postcode', 'postcode', no_text),
+    ('city', 'city', no_text),
+    ('country', 'country', no_text),
+] %}
 
-{%- set full_name = "trim(" ~ dbt.concat(["coalesce(first_name, '')", "' '", "coalesce(last_name, '')"]) ~ ")" %}
-{%- set no_text = "cast(null as " ~ dbt.type_string() ~ ")" %}
+with
+{%- for source in identity_sources() %}
+{{ source.model }} as (select * from {{ ref(source.model) }}),
+{%- endfor %}
 
 unioned as (
-    select 'crm' as system, 'contacts' as entity, contact_id as source_id, 1 as trust_rank,
-        false as is_business, nullif({{ full_name }}, '') as person_name,
-        {{ no_text }} as company_name, first_name as given_name, last_name as family_name,
-        email, phone, birth_date, {{ no_text }} as tax_id, {{ no_text }} as loyalty_card_no,
-        street, postcode, city, country, account_id as crm_account_id, created_at, updated_at
-    from contacts
+{%- for source in identity_sources() %}
+    {%- set tagged = source.columns %}
+    {%- set is_business = "coalesce((" ~ source.business_when ~ "), false)" if source.business_when else "false" %}
+    {#- The full name as the system has it: typed whole, else given then family name. -#}
+    {%- set name_parts = [] %}
+    {%- for tag in ['given_name', 'family_name'] if tag in tagged %}
+        {%- if name_parts %}{% do name_parts.append("' '") %}{% endif %}
+        {%- do name_parts.append("coalesce(" ~ tagged[tag] ~ ", '')") %}
+    {%- endfor %}
+    {%- if 'person_name' in tagged %}
+        {%- set person_name = tagged['person_name'] %}
+    {%- elif name_parts %}
+        {%- set person_name = "nullif(trim(" ~ dbt.concat(name_parts) ~ "), '')" %}
+    {%- else %}
+        {%- set person_name = none %}
+    {%- endif %}
+    {#- A business record's name is its company's: the company_name column, else the name. -#}
+    {%- if 'company_name' in tagged %}
+        {%- set company_name = tagged['company_name'] %}
+    {%- elif source.business_when and person_name %}
+        {%- set company_name = "case when " ~ is_business ~ " then " ~ person_name ~ " end" %}
+    {%- else %}
+        {%- set company_name = no_text %}
+    {%- endif %}
+    {%- if source.business_when and person_name %}
+        {%- set person_name = "case when " ~ is_business ~ " then null else " ~ person_name ~ " end" %}
+    {%- endif %}
+    {%- if not loop.first %}
     union all
-    select 'crm', 'accounts', account_id, 1,
-        account_type = 'business', null, account_name,
-        null, null, null, null, null,
-        tax_id, null,
-        null, null, null, country, account_id, created_at, updated_at
-    from accounts
-    union all
-    select 'erp', 'customers', customer_no, 2,
-        is_company, case when not is_company then customer_name end,
-        case when is_company then customer_name end,
-        null, null, email, phone, null,
-        tax_id, null,
-        street, postcode, city, country, null, created_at, updated_at
-    from erp_customers
-    union all
-    select 'webshop', 'users', user_id, 3,
-        false, nullif({{ full_name }}, ''), null,
-        first_name, last_name, email, phone, null,
-        null, null,
-        street, postcode, city, country, null, created_at, updated_at
-    from users
-    union all
-    select 'subscriptions', 'subscribers', subscriber_id, 4,
-        false, full_name, null,
-        null, null, email, null, null,
-        null, null,
-        null, null, null, country, null, created_at, updated_at
-    from subscribers
-    union all
-    select 'pos', 'loyalty_cards', card_no, 5,
-        false, holder_name, null,
-        null, null, email, phone, birth_date,
-        null, card_no,
-        null, postcode, null, null, null, {{ dbt.safe_cast('issued_date', dbt.type_timestamp()) }}, updated_at
-    from loyalty_cards
-    union all
-    select 'support', 'tickets', ticket_id, 6,
-        false, requester_name, null,
-        null, null, requester_email, requester_phone, null,
-        null, null,
-        null, null, null, null, null, opened_at, updated_at
-    from tickets
+    {%- endif %}
+    select
+        '{{ source.system }}' as system,
+        '{{ source.entity }}' as entity,
+        cast({{ source.source_id }} as {{ text }}) as source_id,
+        {{ source.trust_rank }} as trust_rank,
+        {{ is_business }} as is_business,
+        {{ person_name or no_text }} as person_name,
+        {{ company_name }} as company_name,
+        {%- for column, tag, null_value in attributes %}
+        {{ tagged[tag] if tag in tagged else null_value }} as {{ column }},
+        {%- endfor %}
+        {{ "cast(" ~ source.group_key ~ " as " ~ text ~ ")" if source.group_key else no_text }} as crm_account_id,
+        {{ dbt.safe_cast(source.created_at, dbt.type_timestamp()) if source.created_at_is_date else source.created_at }} as created_at,
+        {{ source.updated_at }} as updated_at
+    from {{ source.model }}
+{%- endfor %}
 ),
 
 final as (
