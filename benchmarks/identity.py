@@ -58,8 +58,8 @@ RECORD_COLUMNS = (
 )
 # A contact's account, and an account's own id: the same value on both (see the docstring).
 CRM_ACCOUNT_KEY = (
-    "case when entity = 'contacts' then crm_account_id "
-    "when entity = 'accounts' then source_id end as crm_account_key"
+    "case when system = 'crm' and entity = 'contacts' then crm_account_id "
+    "when system = 'crm' and entity = 'accounts' then source_id end as crm_account_key"
 )
 
 
