@@ -1,5 +1,6 @@
 {#- The links clustering follows: scored pairs at or above the match threshold with no
-    constraint against them, CRM contacts to their account, and the manual overrides, which
+    constraint against them, business records sharing a tax id, CRM contacts to their account,
+    and the manual overrides, which
     always win (a forced match is a link, a forced non-match removes the pair's link).
     Guard against over-merging through weak chains: where a source keeps one record per
     customer, a record links only to its best-scoring record of that source, and only if it is
@@ -66,6 +67,24 @@ mutual_best as (
         and (not backward.is_deduplicated_target or backward.rank_in_target_source = 1)
 ),
 
+{#- A tax id is a legal identifier: two business records sharing one are one legal entity,
+    however few businesses there are to estimate its weight from -#}
+tax_id_links as (
+    select scores.record_key_l as record_key, scores.record_key_r as linked_record_key
+    from scores
+    where scores.is_business and scores.gamma_tax_id = 1 and not scores.has_conflict
+        and not exists (
+            select 1 from mutual_best
+            where mutual_best.record_key = scores.record_key_l
+                and mutual_best.linked_record_key = scores.record_key_r
+        )
+        and not exists (
+            select 1 from forced_apart
+            where forced_apart.record_key = scores.record_key_l
+                and forced_apart.other_record_key = scores.record_key_r
+        )
+),
+
 crm_account_links as (
     select contacts.record_key, accounts.record_key as linked_record_key
     from records as contacts
@@ -78,6 +97,9 @@ crm_account_links as (
 final as (
     select record_key, linked_record_key, 'probabilistic' as match_rule, match_probability
     from mutual_best
+    union all
+    select record_key, linked_record_key, 'tax_id', cast(null as double)
+    from tax_id_links
     union all
     select record_key, linked_record_key, 'crm_account', cast(null as double)
     from crm_account_links
