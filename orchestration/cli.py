@@ -303,7 +303,8 @@ def bench(
 
 
 identity_app = typer.Typer(
-    help="Measure identity resolution against a simulated world's truth.", no_args_is_help=True
+    help="Measure identity resolution against a simulated world's truth; explain a customer.",
+    no_args_is_help=True,
 )
 app.add_typer(identity_app, name="identity")
 
@@ -327,6 +328,22 @@ def identity_eval(
         return
     print("identity resolution: published customer_id against the simulator's truth")
     print(evaluation.format_table(metrics))
+
+
+@identity_app.command("explain")
+def identity_explain(
+    customer_id: Annotated[str, typer.Argument(help="A customer_id (CUS-…) of the serving marts.")],
+) -> None:
+    """Why a customer's source records were joined: each link with its rule and, for scored
+    links, every comparison's agreement level and match weight; the id's history."""
+    from orchestration import identity_explain as explaining
+
+    try:
+        explanation = explaining.explain(Settings.from_env(), customer_id)
+    except explaining.ExplanationUnavailable as missing:
+        console.print(f"[red]error:[/] {escape(str(missing))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    print(explaining.format_text(explanation))
 
 
 quarantine_app = typer.Typer(

@@ -126,6 +126,46 @@ def test_pairwise_f1_against_the_truth(records):
     assert pairwise_f1(records, "w.marts.bridge_customer_source") >= 0.98
 
 
+def test_explain_shows_each_record_and_the_evidence_of_each_link(
+    loaded_world, monkeypatch: pytest.MonkeyPatch
+):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+    from orchestration.identity_explain import explain
+
+    settings = loaded_world.settings
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        (customer_id,) = con.sql(
+            """select customer_id from customer_match_evidence
+            where match_rule = 'probabilistic' group by customer_id
+            order by count(*) desc, customer_id limit 1"""
+        ).fetchall()[0]
+        expected_records = {
+            row[0]
+            for row in con.sql(
+                f"select record_key from bridge_customer_source where customer_id = '{customer_id}'"
+            ).fetchall()
+        }
+    explanation = explain(settings, customer_id)
+    assert {r.record_key for r in explanation.records} == expected_records
+    scored = [link for link in explanation.links if link.match_rule == "probabilistic"]
+    assert len(scored) >= 2
+    # a scored link's weight is the prior plus its comparisons' weights: the same prior for all
+    priors = {round(link.match_weight - sum(e.weight for e in link.evidence), 6) for link in scored}
+    assert len(priors) == 1 and priors.pop() < 0
+    assert all(link.match_probability >= 0.95 for link in scored)
+    assert [c.change for c in explanation.history][:1] == ["created"]
+
+    monkeypatch.setenv("CDW_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DAGSTER_HOME", str(settings.data_dir / "dagster_home"))
+    shown = CliRunner().invoke(app, ["identity", "explain", customer_id])
+    assert shown.exit_code == 0, shown.output
+    assert all(key in shown.output for key in expected_records)
+    missing = CliRunner().invoke(app, ["identity", "explain", "CUS-none"])
+    assert missing.exit_code == 1 and "no customer CUS-none" in missing.output
+
+
 # --- parameters estimated by EM from a world below the default training size ---
 
 SCORING_MODELS = (
