@@ -15,7 +15,7 @@ records our models resolve, with the normalised keys they use:
 - comparisons: Jaro-Winkler levels on given_name_key and family_name_key with term-frequency
   adjustments; exact email_key, phone, birth_date, postcode, city; exact tax_id and
   loyalty_card_no too, since pairs blocked on a key must be scored on it;
-- the CRM account a contact belongs to (`crm_account_id`), when the model still has that column:
+- the group a record belongs to (`group_id`: the CRM account of a contact or an account):
   a CRM account record carries nothing else, so without it every account is a split that no
   configuration could avoid;
 - prior from deterministic rules, u by random sampling, m by EM over two blocking rules (email_key,
@@ -56,11 +56,8 @@ RECORD_COLUMNS = (
     "tax_id",
     "loyalty_card_no",
 )
-# A contact's account, and an account's own id: the same value on both (see the docstring).
-CRM_ACCOUNT_KEY = (
-    "case when system = 'crm' and entity = 'contacts' then crm_account_id "
-    "when system = 'crm' and entity = 'accounts' then source_id end as crm_account_key"
-)
+# The group within a system (a CRM account and its contacts), as the models key it.
+GROUP_KEY = "case when group_id is not null then system || ':' || group_id end as group_key"
 
 
 def score_ours(data_dir: Path) -> dict[str, Any]:
@@ -80,8 +77,8 @@ def run_splink(data_dir: Path) -> dict[str, Any]:
     timings["import_s"] = _lap(clock)
     clock = time.perf_counter()
     con = _warehouse(data_dir)
-    with_account = "crm_account_id" in _columns(con, f"wh.{SOURCE_RECORDS}")
-    account = f", {CRM_ACCOUNT_KEY}" if with_account else ""
+    with_account = "group_id" in _columns(con, f"wh.{SOURCE_RECORDS}")
+    account = f", {GROUP_KEY}" if with_account else ""
     con.execute(
         f"create table records as select record_key as unique_id, {', '.join(RECORD_COLUMNS)}"
         f"{account} from wh.{SOURCE_RECORDS}"
@@ -118,7 +115,7 @@ def run_splink(data_dir: Path) -> dict[str, Any]:
         "pairs_at_threshold": links,
         "splink_version": splink.__version__,
         "threshold_match_probability": THRESHOLD,
-        "crm_account_key": with_account,
+        "group_key": with_account,
     }
 
 
@@ -137,8 +134,8 @@ def settings(with_account: bool) -> Any:
         block_on("loyalty_card_no"),
     ]
     if with_account:
-        identifiers.append("crm_account_key")
-        blocking.append(block_on("crm_account_key"))
+        identifiers.append("group_key")
+        blocking.append(block_on("group_key"))
     return SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=blocking,

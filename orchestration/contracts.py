@@ -191,8 +191,9 @@ class Identity(_Strict):
     updated_at: str = Field(default="updated_at", description="Column of the record's last change.")
     group_key: str | None = Field(
         default=None,
-        description="Column holding the CRM account id the record belongs to: records of one CRM "
-        "account are one customer (int_identity__links, rule crm_account).",
+        description="Column holding the group the record belongs to within its system (the CRM "
+        "account of a contact or an account): records of one system and group are one customer "
+        "(int_identity__links, rule group).",
     )
 
     @property

@@ -32,7 +32,7 @@ compared as (
         {{ comparison }}_frequencies.term_frequency as tf_{{ comparison }},
         {% endfor %}
         coalesce(l.tax_id <> r.tax_id, false) as has_other_tax_id,
-        coalesce(l.crm_account_key <> r.crm_account_key, false) as has_other_crm_account,
+        coalesce(l.group_key <> r.group_key, false) as has_other_group,
         l.system = r.system and l.entity = r.entity
             and {{ dbt.concat(['l.system', "':'", 'l.entity']) }} in (
                 {%- for source in var('identity_deduplicated_sources') %}
@@ -49,12 +49,12 @@ compared as (
 final as (
     select
         compared.*,
-        {#- Two different tax ids are two legal entities; contacts of two CRM accounts belong
-            to two customers; a source that keeps one record per customer never holds two of
+        {#- Two different tax ids are two legal entities; records of two groups (contacts of
+            two CRM accounts) belong to two customers; a source that keeps one record per customer never holds two of
             one; two persons whose given names differ (nicknames and transliterations mapped,
             typos within the similarity threshold: name levels 0 and 2) are two people however
             much contact data they share: a household, or colleagues behind one mailbox. -#}
-        (has_other_tax_id or has_other_crm_account or is_same_deduplicated_source
+        (has_other_tax_id or has_other_group or is_same_deduplicated_source
             or coalesce(gamma_name in (0, 2), false)) as has_conflict
     from compared
 )

@@ -1,12 +1,13 @@
 {#- The links clustering follows: scored pairs at or above the match threshold with no
-    constraint against them, business records sharing a tax id, CRM contacts to their account,
-    and the manual overrides, which
-    always win (a forced match is a link, a forced non-match removes the pair's link).
+    constraint against them, business records sharing a tax id, records of one group (a CRM
+    account and its contacts), and the manual overrides, which always win (a forced match is a
+    link, a forced non-match removes the pair's scored or tax id link).
     Guard against over-merging through weak chains: where a source keeps one record per
     customer, a record links only to its best-scoring record of that source, and only if it is
     that record's best of its own source too (mutual best), so one ambiguous record cannot
-    bridge two customers. CRM contacts count as records of their account here. One row per (record_key, linked_record_key). -#}
-with records as (select * from {{ ref('int_identity__source_records') }}),
+    bridge two customers. Grouped records count as one source per system here: a record links
+    into one group (CRM account) of a system at most. One row per (record_key, linked_record_key). -#}
+with records as (select * from {{ ref('int_identity__record_features') }}),
 scores as (select * from {{ ref('int_identity__pair_scores') }}),
 overrides as (select * from {{ ref('identity_overrides') }}),
 
@@ -41,15 +42,14 @@ directed as (
     from accepted
 ),
 
-{#- A CRM contact stands for its account: a record links into one CRM account at most -#}
 ranked as (
     select
         directed.*,
-        {{ deduplicated.replace('{side}', 'other') }} or other.entity = 'contacts' and other.system = 'crm'
+        {{ deduplicated.replace('{side}', 'other') }} or other.group_key is not null
             as is_deduplicated_target,
         row_number() over (
             partition by directed.record_key, other.system,
-                case when other.system = 'crm' then 'accounts' else other.entity end
+                case when other.group_key is not null then '' else other.entity end
             order by directed.match_probability desc, directed.linked_record_key
         ) as rank_in_target_source
     from directed
@@ -85,13 +85,11 @@ tax_id_links as (
         )
 ),
 
-crm_account_links as (
-    select contacts.record_key, accounts.record_key as linked_record_key
-    from records as contacts
-    inner join records as accounts
-        on accounts.system = 'crm' and accounts.entity = 'accounts'
-        and contacts.crm_account_id = accounts.source_id
-    where contacts.system = 'crm' and contacts.entity = 'contacts'
+{#- records of one group, as a star on the group's smallest record_key -#}
+group_links as (
+    select record_key, min(record_key) over (partition by group_key) as linked_record_key
+    from records
+    where group_key is not null
 ),
 
 final as (
@@ -101,8 +99,9 @@ final as (
     select record_key, linked_record_key, 'tax_id', cast(null as double)
     from tax_id_links
     union all
-    select record_key, linked_record_key, 'crm_account', cast(null as double)
-    from crm_account_links
+    select record_key, linked_record_key, 'group', cast(null as double)
+    from group_links
+    where record_key <> linked_record_key
     union all
     select overrides.record_key, overrides.other_record_key, 'override', cast(null as double)
     from overrides

@@ -1,7 +1,7 @@
 {#- The attributes every pair of source records is compared on, standardised for comparison:
     names as a canonical given and family name (nicknames, transliterations and native scripts
     mapped through the identity_name_variants seed), email as typed and as a canonical key,
-    placeholder postcodes dropped. One row per source record. -#}
+    placeholder postcodes dropped, the group (CRM account) of the record. One row per source record. -#}
 with records as (select * from {{ ref('int_identity__source_records') }}),
 {#- variants folded as name tokens are (stripping accents also strips the hamza of عائشة) -#}
 name_variants as (
@@ -66,8 +66,8 @@ final as (
             then lower(replace(records.postcode, ' ', '')) end as postcode_key,
         lower(records.city) as city_key,
         records.tax_id,
-        case when records.crm_account_id is not null
-            then {{ dbt.concat(["'crm:accounts:'", "records.crm_account_id"]) }} end as crm_account_key
+        case when records.group_id is not null
+            then {{ dbt.concat(["records.system", "':'", "records.group_id"]) }} end as group_key
     from records
     left join standardised on records.record_key = standardised.record_key
 )

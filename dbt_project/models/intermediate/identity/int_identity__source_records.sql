@@ -68,7 +68,7 @@ unioned as (
         {%- for column, tag, null_value in attributes %}
         {{ tagged[tag] if tag in tagged else null_value }} as {{ column }},
         {%- endfor %}
-        {{ "cast(" ~ source.group_key ~ " as " ~ text ~ ")" if source.group_key else no_text }} as crm_account_id,
+        {{ "cast(" ~ source.group_key ~ " as " ~ text ~ ")" if source.group_key else no_text }} as group_id,
         {{ dbt.safe_cast(source.created_at, dbt.type_timestamp()) if source.created_at_is_date else source.created_at }} as created_at,
         {{ source.updated_at }} as updated_at
     from {{ source.model }}
