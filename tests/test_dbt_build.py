@@ -13,7 +13,7 @@ from raw_fixture import build_raw_zone
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def run_dbt(data_dir: Path, *args: str):
+def run_dbt(data_dir: Path, *args: str, project_dir: Path = PROJECT_DIR):
     """Run dbt in-process against `data_dir`; target and logs stay in data_dir."""
     from dbt.cli.main import dbtRunner
 
@@ -24,8 +24,8 @@ def run_dbt(data_dir: Path, *args: str):
         return dbtRunner().invoke(
             [
                 *args,
-                "--project-dir", str(PROJECT_DIR),
-                "--profiles-dir", str(PROJECT_DIR),
+                "--project-dir", str(project_dir),
+                "--profiles-dir", str(project_dir),
                 "--target-path", str(data_dir / "target"),
                 "--log-path", str(data_dir / "logs"),
                 "--no-send-anonymous-usage-stats",

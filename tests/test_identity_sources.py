@@ -6,7 +6,6 @@ model, is matched without any change to the identity models (issue #5, "Matching
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from raw_fixture import FIRST_LOAD, LOADED_AT, arrow_schema, build_raw_zone, utc
-from test_dbt_build import _release_duckdb
+from test_dbt_build import run_dbt
 
 from orchestration.contracts import CONTRACTS_DIR, ContractError, load_contract, load_contracts
 from orchestration.dbt_sources import identity_sources, write_dbt_sources
@@ -201,39 +200,14 @@ def _loyalty_app_raw_zone(data_dir: Path) -> None:
     pq.write_table(table, folder / "part-0.parquet")
 
 
-def _dbt(project: Path, data_dir: Path, *args: str):
-    from dbt.cli.main import dbtRunner
-
-    saved = {key: os.environ.get(key) for key in ("CDW_DATA_DIR", "CDW_REPORTING_CURRENCY")}
-    os.environ.update(CDW_DATA_DIR=str(data_dir), CDW_REPORTING_CURRENCY="EUR")
-    try:
-        return dbtRunner().invoke(
-            [
-                *args,
-                "--project-dir", str(project),
-                "--profiles-dir", str(project),
-                "--target-path", str(data_dir / "target"),
-                "--log-path", str(data_dir / "logs"),
-                "--quiet",
-            ]
-        )  # fmt: skip
-    finally:
-        _release_duckdb()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def test_an_unseen_tagged_source_is_matched_without_code(tmp_path):
     project = _project_with_loyalty_app(tmp_path)
     data_dir = tmp_path / "data"
     _loyalty_app_raw_zone(data_dir)
 
-    result = _dbt(
-        project, data_dir, "build", "--select", "+int_identity__clusters",
-        "--indirect-selection", "cautious",
+    result = run_dbt(
+        data_dir, "build", "--select", "+int_identity__clusters",
+        "--indirect-selection", "cautious", project_dir=project,
     )  # fmt: skip
     failures = [
         f"{r.node.name}: {r.status} {r.message}"

@@ -27,15 +27,10 @@
 {%- endmacro %}
 
 {#- A name as matching tokens: lower case, accents stripped, punctuation removed in any script,
-    'Family, Given' turned into 'Given Family', patronymic particles dropped. Unlike name_key it keeps non-Latin letters, which
-    the name-variants seed maps to their Latin canonical form. -#}
+    'Family, Given' turned into 'Given Family', patronymic particles dropped. Unlike name_key it
+    keeps non-Latin letters, which the name-variants seed maps to their Latin canonical form. -#}
 {% macro name_tokens(column) -%}
-    {%- set reordered -%}
-        case when {{ column }} like '%,%'
-            then {{ dbt.concat([dbt.split_part(column, "','", 2), "' '", dbt.split_part(column, "','", 1)]) }}
-            else {{ column }}
-        end
-    {%- endset -%}
+    {%- set reordered = given_first(column) -%}
     {%- set folded = "replace(lower(" ~ strip_accents(reordered) ~ "), 'ł', 'l')" -%}
     {%- set letters = regex_replace_all(folded, "[^\\p{L}\\p{N} ]", "") -%}
     {#- patronymic particles (Wulandari binti Budi) are not names: swapped fields move them -#}

@@ -46,15 +46,18 @@
     nullif(upper({{ regex_replace_all(column, '[^0-9A-Za-z]', '') }}), '')
 {%- endmacro %}
 
+{#- "Family, Given" as "Given Family"; other names as they are. -#}
+{% macro given_first(column) -%}
+    case when {{ column }} like '%,%'
+        then {{ dbt.concat([dbt.split_part(column, "','", 2), "' '", dbt.split_part(column, "','", 1)]) }}
+        else {{ column }}
+    end
+{%- endmacro %}
+
 {#- Matching key for a person's or company's name: lower case, no accents, no punctuation,
     single-spaced, and "Family, Given" turned into "given family". -#}
 {% macro name_key(column) -%}
-    {%- set reordered -%}
-        case when {{ column }} like '%,%'
-            then {{ dbt.concat([dbt.split_part(column, "','", 2), "' '", dbt.split_part(column, "','", 1)]) }}
-            else {{ column }}
-        end
-    {%- endset -%}
+    {%- set reordered = given_first(column) -%}
     {%- set letters = regex_replace_all("lower(" ~ strip_accents(reordered) ~ ")", "[^a-z0-9 ]", "") -%}
     nullif(trim({{ regex_replace_all(letters, " +", " ") }}), '')
 {%- endmacro %}
