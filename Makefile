@@ -32,12 +32,12 @@ chromium:
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check orchestration sources tests benchmarks
-	# Two pytest workers on the two cores. tests/conftest.py groups the tests (a file's tests run
-	# together, and so do the files that share the simulated world, loaded once) and orders the
-	# longest groups first, an order that xdist keeps with --no-loadscope-reorder. The dbt manifest
-	# is parsed first so that the workers never both parse it.
+	# Two pytest workers on the two cores, a whole file each (its module fixtures built once), the
+	# longest files first: tests/conftest.py orders them, and xdist keeps that order with
+	# --no-loadscope-reorder. The dbt manifest is parsed first so that the workers never both
+	# parse it.
 	$(BIN)/python -c "import orchestration.warehouse_assets"
-	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=15
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration sources tests benchmarks

@@ -23,14 +23,15 @@ SMALL_WORLD = {"customers": 300, "days": 3, "seed": 7}
 # runs there (concurrent runs never share a directory) and keeps what pyproject.toml says.
 MEMORY_TMP = Path("/dev/shm")
 MEMORY_TMP_MIN_FREE = 4 * 2**30
-# Files whose tests share the session's simulated world: one pytest-xdist group, so that one
-# worker builds and loads it once. Every other file is its own group (its module fixtures once).
+# `make test` hands each worker a whole file (pytest-xdist --dist loadfile: its module fixtures
+# built once) and the longest first (by `--durations` on one core: the crash test alone about
+# 6 minutes), so that none of them starts last and keeps one worker busy while the other idles.
+# The files sharing the session's simulated world count as one; the rest follow in file order.
+# (xdist_group marks would keep those files on one worker, but xdist 3.8 cannot read them from
+# pytest 9's node ids: every test became its own unit.)
 WORLD_FIXTURES = {"simulated_world", "loaded_world"}
-WORLD_GROUP = "simulated_world"
-# The longest groups (by `--durations` on one core: the crash test alone about 6 minutes) are
-# handed out first, so that none of them starts last and keeps one worker busy while the other
-# idles; the rest follow in file order and fill the gaps.
-LONGEST_FIRST = ("test_crash_safety.py", WORLD_GROUP, "test_cli.py", "test_bench.py")
+WORLD_FILES = "simulated_world"
+LONGEST_FIRST = ("test_crash_safety.py", WORLD_FILES, "test_cli.py", "test_bench.py")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -55,18 +56,16 @@ def _let_pyspark_connect_import_in_a_worker() -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for `pytest -n 2 --dist loadgroup` (Makefile `test`), the longest first."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    world_files = {
-        item.path for item in items if WORLD_FIXTURES & set(getattr(item, "fixturenames", ()))
-    }
-    groups = {item: WORLD_GROUP if item.path in world_files else item.path.name for item in items}
-    for item, group in groups.items():
-        item.add_marker(pytest.mark.xdist_group(group))
-    if config.getoption("dist") != "no":
-        rank = {group: position for position, group in enumerate(LONGEST_FIRST)}
-        items.sort(key=lambda item: rank.get(groups[item], len(rank)))  # stable: file order kept
+    """Under pytest-xdist (Makefile `test`), the longest files first; see LONGEST_FIRST."""
+    if not hasattr(config, "workerinput"):
+        return  # not an xdist worker: the order xdist hands files out in is the workers' order
+    world = {item.path for item in items if WORLD_FIXTURES & set(getattr(item, "fixturenames", ()))}
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+
+    def position(item: pytest.Item) -> int:
+        return rank.get(WORLD_FILES if item.path in world else item.path.name, len(rank))
+
+    items.sort(key=position)  # stable: the order of files and tests within a rank is kept
 
 
 @contextmanager
