@@ -180,8 +180,14 @@ def _ascii_lower(values: np.ndarray) -> np.ndarray:
 
 
 def _deduplicate(email: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Two people never get the same address by accident (shared ones are made on purpose)."""
-    _, first, inverse = np.unique(email, return_index=True, return_inverse=True)
+    """Two people never get the same address by accident (shared ones are made on purpose).
+
+    Gmail ignores dots in the local part, so john.smith@gmail.com and johnsmith@gmail.com are one
+    mailbox and cannot belong to two people: addresses are compared without them."""
+    parts = partition(email, "@")
+    gmail = np.isin(parts[:, 2], ("gmail.com", "googlemail.com"))
+    mailbox = np.where(gmail, np.char.add(replace(parts[:, 0], ".", ""), "@gmail"), email)
+    _, first, inverse = np.unique(mailbox, return_index=True, return_inverse=True)
     clash = first[inverse] != np.arange(len(email))
     parts = partition(email[clash], "@")
     suffix = np.char.add(".", index[clash].astype(str))
