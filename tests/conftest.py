@@ -27,11 +27,31 @@ MEMORY_TMP_MIN_FREE = 4 * 2**30
 # built once) and the longest first (by `--durations` on one core: the crash test alone about
 # 6 minutes), so that none of them starts last and keeps one worker busy while the other idles.
 # The files sharing the session's simulated world count as one; the rest follow in file order.
-# (xdist_group marks would keep those files on one worker, but xdist 3.8 cannot read them from
-# pytest 9's node ids: every test became its own unit.)
+# The files sharing the session's world go to one worker as one unit (WorldFirstScheduling), so
+# the world is simulated and loaded once, not once per worker. The scheduler sees node ids only,
+# hence the list of file names; collection fails if a file using the world is missing from it.
+# (xdist_group marks would do this, but xdist 3.8 cannot read them from pytest 9's node ids.)
 WORLD_FIXTURES = {"simulated_world", "loaded_world"}
-WORLD_FILES = "simulated_world"
-LONGEST_FIRST = ("test_crash_safety.py", WORLD_FILES, "test_cli.py", "test_bench.py")
+WORLD_FILES = frozenset({
+    "test_bi.py", "test_customer_analytics.py", "test_gate.py", "test_identity.py",
+    "test_ingest_simulated.py", "test_live_sources.py", "test_publish.py", "test_report.py",
+    "test_warehouse_truth.py",
+})  # fmt: skip
+WORLD_SCOPE = "simulated_world"
+LONGEST_FIRST = ("test_crash_safety.py", WORLD_SCOPE, "test_cli.py", "test_bench.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole files to each worker, the world's files together as one unit."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class WorldFirstScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return WORLD_SCOPE if Path(path).name in WORLD_FILES else path
+
+    return WorldFirstScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -57,13 +77,16 @@ def _let_pyspark_connect_import_in_a_worker() -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (Makefile `test`), the longest files first; see LONGEST_FIRST."""
+    world = {item.path for item in items if WORLD_FIXTURES & set(getattr(item, "fixturenames", ()))}
+    unlisted = sorted(path.name for path in world if path.name not in WORLD_FILES)
+    if unlisted:
+        raise pytest.UsageError(f"tests/conftest.py: add {unlisted} to WORLD_FILES")
     if not hasattr(config, "workerinput"):
         return  # not an xdist worker: the order xdist hands files out in is the workers' order
-    world = {item.path for item in items if WORLD_FIXTURES & set(getattr(item, "fixturenames", ()))}
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
 
     def position(item: pytest.Item) -> int:
-        return rank.get(WORLD_FILES if item.path in world else item.path.name, len(rank))
+        return rank.get(WORLD_SCOPE if item.path.name in WORLD_FILES else item.path.name, len(rank))
 
     items.sort(key=position)  # stable: the order of files and tests within a rank is kept
 
