@@ -218,9 +218,23 @@ def _draw_company(people: People, rng: np.random.Generator) -> None:
     people["industry"] = np.where(
         business, rng.choice(np.array(nm.INDUSTRIES, dtype=object), n), None
     ).astype(object)
-    domain = np.char.add(_ascii_lower(stem), "-coffee.com")
+    domain = _company_domains(np.char.add(_ascii_lower(stem), "-coffee.com"), business, people)
     info = np.char.add(np.where(rng.random(n) < 0.5, "info@", "office@"), domain)
     people["email"] = np.where(business, info, people["email"]).astype(object)
+
+
+def _company_domains(domain: np.ndarray, business: np.ndarray, people: People) -> np.ndarray:
+    """A domain belongs to one company: a second company of the same stem gets a numbered one
+    (mueller-coffee-1234.com), so two companies' mailboxes never coincide by accident."""
+    rows = np.flatnonzero(business)
+    _, first, inverse = np.unique(domain[rows], return_index=True, return_inverse=True)
+    clash = rows[first[inverse] != np.arange(len(rows))]
+    numbered = np.char.add(
+        np.char.add(replace(domain[clash], ".com", "-"), people["index"][clash].astype(str)), ".com"
+    )
+    domain = domain.astype(object)
+    domain[clash] = numbered
+    return domain
 
 
 def _draw_lifecycle(people: People, rng: np.random.Generator, timeline: Timeline) -> None:
