@@ -4,7 +4,19 @@
     value, a very common name) is skipped and the records fall back on their other keys.
     Persons are compared with persons and businesses with businesses: a contact joins its
     company through the CRM account, not by resemblance.
+    Incremental: a build pairs only the records resolved since its last build (new or changed)
+    with all records; the pairs of a changed or deleted record are replaced or deleted.
     One row per pair (record_key_l < record_key_r). -#}
+{{ config(
+    materialized=identity_materialization(),
+    unique_key=['record_key_l', 'record_key_r'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=[
+        "{{ delete_outdated(ref('int_identity__record_features'), {'record_key_l': 'record_key'}) }}",
+        "{{ delete_outdated(ref('int_identity__record_features'), {'record_key_r': 'record_key'}) }}",
+    ],
+) }}
 with features as (select * from {{ ref('int_identity__record_features') }}),
 
 {% set blocking_rules = {
@@ -45,22 +57,33 @@ usable as (
         else {{ var('identity_max_block_records') }} end
 ),
 
+{% if is_incremental() %}
+resolved as (
+    select usable.*
+    from usable
+    inner join features on usable.record_key = features.record_key
+    where {{ resolved_since_last_build('features.resolved_at') }}
+),
+{% endif %}
+
+{#- incrementally, the records resolved in this build against all records (either end) -#}
 pairs as (
     select
-        l.record_key as record_key_l,
-        r.record_key as record_key_r,
+        least(l.record_key, r.record_key) as record_key_l,
+        greatest(l.record_key, r.record_key) as record_key_r,
         min(l.blocking_rule) as blocking_rule
-    from usable as l
+    from {{ 'resolved' if is_incremental() else 'usable' }} as l
     inner join usable as r
         on l.blocking_rule = r.blocking_rule
         and l.block_key = r.block_key
-        and l.record_key < r.record_key
+        and l.record_key {{ '<>' if is_incremental() else '<' }} r.record_key
         and l.is_business = r.is_business
-    group by l.record_key, r.record_key
+    group by least(l.record_key, r.record_key), greatest(l.record_key, r.record_key)
 ),
 
 final as (
-    select * from pairs
+    select pairs.*, {{ resolved_at() }} as resolved_at
+    from pairs
 )
 
 select * from final

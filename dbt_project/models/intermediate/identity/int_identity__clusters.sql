@@ -1,5 +1,11 @@
 {#- Connected components of the link graph: every source record with its cluster, named by the
-    cluster's smallest record_key. One row per source record. -#}
+    cluster's smallest record_key. Incremental: a cluster of the last build (this model's own
+    previous state) whose records are all still there with the same links (link_signature) is
+    kept as it was; the components are worked out again only over the records of the other
+    clusters and the new records. A record's links changing changes the signatures of both ends,
+    so a link never joins a kept cluster to a reworked record. One row per source record. -#}
+{%- set last_build = previous_build('link_signature') %}
+
 with records as (select * from {{ ref('int_identity__source_records') }}),
 links as (select * from {{ ref('int_identity__links') }}),
 
@@ -9,11 +15,69 @@ edges as (
     select linked_record_key, record_key from links
 ),
 
-nodes as (
-    select record_key from records
+signatures as (
+    select
+        record_key,
+        {{ dbt.hash(dbt.listagg('neighbour_key', "','", 'order by neighbour_key')) }} as link_signature
+    from edges
+    group by record_key
 ),
 
-{{ min_label_passes('nodes', 'edges', var('identity_label_passes', 12)) }},
+{% if last_build is not none %}
+previous as (
+    select record_key, cluster_key, link_signature from {{ last_build }}
+),
+{% else %}
+previous as (
+    select
+        cast(null as {{ dbt.type_string() }}) as record_key,
+        cast(null as {{ dbt.type_string() }}) as cluster_key,
+        cast(null as {{ dbt.type_string() }}) as link_signature
+    from records
+    where 1 = 0
+),
+{% endif %}
+
+linked_records as (
+    select records.record_key, signatures.link_signature
+    from records
+    left join signatures on records.record_key = signatures.record_key
+),
+
+{#- a cluster with a record gone or linked differently is worked out again -#}
+changed_clusters as (
+    select distinct previous.cluster_key
+    from previous
+    left join linked_records on previous.record_key = linked_records.record_key
+    where linked_records.record_key is null
+        or coalesce(linked_records.link_signature, '') <> coalesce(previous.link_signature, '')
+),
+
+kept as (
+    select linked_records.record_key, previous.cluster_key
+    from linked_records
+    inner join previous on linked_records.record_key = previous.record_key
+    where previous.cluster_key not in (select cluster_key from changed_clusters)
+),
+
+nodes as (
+    select record_key from linked_records
+    where record_key not in (select record_key from kept)
+),
+
+reworked_edges as (
+    select edges.*
+    from edges
+    inner join nodes on edges.record_key = nodes.record_key
+),
+
+{{ min_label_passes('nodes', 'reworked_edges', var('identity_label_passes', 12)) }},
+
+clustered as (
+    select record_key, cluster_key from kept
+    union all
+    select record_key, label from labels
+),
 
 matched_on as (
     select record_key, {{ distinct_list('match_rule') }} as matched_on
@@ -31,10 +95,12 @@ final as (
         records.entity,
         records.source_id,
         records.record_key,
-        labels.label as cluster_key,
-        coalesce(matched_on.matched_on, 'unmatched') as matched_on
+        clustered.cluster_key,
+        coalesce(matched_on.matched_on, 'unmatched') as matched_on,
+        linked_records.link_signature
     from records
-    inner join labels on records.record_key = labels.record_key
+    inner join clustered on records.record_key = clustered.record_key
+    inner join linked_records on records.record_key = linked_records.record_key
     left join matched_on on records.record_key = matched_on.record_key
 )
 

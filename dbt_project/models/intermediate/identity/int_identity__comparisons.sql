@@ -1,9 +1,20 @@
 {#- Every candidate pair's comparison vector, with the term frequencies that adjust the weight of
     an exact agreement (two records sharing a rare name say more than two sharing a common one;
     a mailbox shared by a whole household says less than a personal one) and the constraints
-    that forbid a direct link whatever the score.
+    that forbid a direct link whatever the score. Incremental: the pairs made since its last
+    build are compared (term frequencies as of this build).
     One row per candidate pair (record_key_l, record_key_r). -#}
-with pairs as (select * from {{ ref('int_identity__candidate_pairs') }}),
+{{ config(
+    materialized=identity_materialization(),
+    unique_key=['record_key_l', 'record_key_r'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_outdated(ref('int_identity__candidate_pairs'), {'record_key_l': 'record_key_l', 'record_key_r': 'record_key_r'}) }}",
+) }}
+with pairs as (
+    select * from {{ ref('int_identity__candidate_pairs') }}
+    {% if is_incremental() %}where {{ resolved_since_last_build('resolved_at') }}{% endif %}
+),
 features as (select * from {{ ref('int_identity__record_features') }}),
 
 {% set tf_columns = {
@@ -55,7 +66,8 @@ final as (
             typos within the similarity threshold: name levels 0 and 2) are two people however
             much contact data they share: a household, or colleagues behind one mailbox. -#}
         (has_other_tax_id or has_other_group or is_same_deduplicated_source
-            or coalesce(gamma_name in (0, 2), false)) as has_conflict
+            or coalesce(gamma_name in (0, 2), false)) as has_conflict,
+        {{ resolved_at() }} as resolved_at
     from compared
 )
 

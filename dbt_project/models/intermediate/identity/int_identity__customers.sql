@@ -8,18 +8,14 @@
     The table is rebuilt whole each time, reading its previous version while the new one is
     created (dbt swaps them after); drop it, or set var identity_reset_customer_ids, to start
     the ids afresh. customer_id_history records every change. One row per source record. -#}
-{%- set previous_build = load_relation(this) if not var('identity_reset_customer_ids') else none %}
 {#- a previous build from before stable ids (no customer_created_at) cannot be followed -#}
-{%- if previous_build is not none and execute
-    and 'customer_created_at' not in adapter.get_columns_in_relation(previous_build) | map(attribute='name') | list %}
-    {%- set previous_build = none %}
-{%- endif %}
+{%- set last_build = previous_build('customer_created_at') if not var('identity_reset_customer_ids') else none %}
 
 with clusters as (select * from {{ ref('int_identity__clusters') }}),
 
-{% if previous_build is not none %}
+{% if last_build is not none %}
 previous as (
-    select record_key, customer_id, customer_created_at from {{ this }}
+    select record_key, customer_id, customer_created_at from {{ last_build }}
 ),
 {% else %}
 previous as (
@@ -80,7 +76,7 @@ assigned as (
         coalesce(
             kept.customer_id,
             {{ dbt.concat(["'CUS-'", "substr(" ~ dbt.hash(dbt.concat([
-                "clusters.cluster_key", "'@'", "'" ~ run_started_at.isoformat() ~ "'"]) if previous_build is not none
+                "clusters.cluster_key", "'@'", "'" ~ run_started_at.isoformat() ~ "'"]) if last_build is not none
                 else "clusters.cluster_key") ~ ", 1, 16)"]) }}
         ) as customer_id,
         coalesce(

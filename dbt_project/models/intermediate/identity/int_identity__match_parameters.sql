@@ -9,7 +9,14 @@
       email (tax id), its m from the name (company name) session.
     Below var identity_min_training_records person records the estimates are noise: the
     identity_default_parameters seed is used instead, and term frequencies are not.
+    Estimated on a full resolution and again when the records have grown or shrunk by var
+    identity_retrain_growth; in between, the last build's parameters are kept
+    (match_parameters_need_training), so a day's records cost no training.
     One row per (comparison, level). -#}
+{%- set previous_parameters = previous_build('trained_at') %}
+{%- if not match_parameters_need_training(previous_parameters, ref('int_identity__record_features')) %}
+select * from {{ previous_parameters }}
+{%- else %}
 with features as (select * from {{ ref('int_identity__record_features') }}),
 comparisons as (select * from {{ ref('int_identity__comparisons') }}),
 
@@ -216,7 +223,7 @@ defaults as (
     cross join population
 ),
 
-final as (
+chosen as (
     select estimated.*, true as is_estimated
     from estimated
     cross join population
@@ -226,6 +233,16 @@ final as (
     from defaults
     cross join population
     where population.persons < {{ var('identity_min_training_records') }}
+),
+
+final as (
+    select
+        chosen.*,
+        population.persons + population.businesses as trained_records,
+        {{ resolved_at() }} as trained_at
+    from chosen
+    cross join population
 )
 
 select * from final
+{%- endif %}

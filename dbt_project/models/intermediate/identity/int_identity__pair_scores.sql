@@ -2,9 +2,25 @@
     agreement on a name, email or phone takes the value's term frequency as its u; the total
     match weight (prior log-odds plus the comparisons' weights) and the match probability. An m
     of 0 counts as 0.001: no single disagreement weighs more than about ten bits.
-    The evidence behind each link (`cdw identity explain`). One row per candidate pair. -#}
-with comparisons as (select * from {{ ref('int_identity__comparisons') }}),
-parameters as (select * from {{ ref('int_identity__match_parameters') }}),
+    The evidence behind each link (`cdw identity explain`). Incremental: the pairs compared since
+    its last build are scored (resolved_at is their comparison's), and every pair once the
+    parameters were estimated again (scored_at is the build that scored it).
+    One row per candidate pair. -#}
+{{ config(
+    materialized=identity_materialization(),
+    unique_key=['record_key_l', 'record_key_r'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_outdated(ref('int_identity__comparisons'), {'record_key_l': 'record_key_l', 'record_key_r': 'record_key_r'}) }}",
+) }}
+with parameters as (select * from {{ ref('int_identity__match_parameters') }}),
+comparisons as (
+    select * from {{ ref('int_identity__comparisons') }}
+    {% if is_incremental() %}
+    where {{ resolved_since_last_build('resolved_at') }}
+        or {{ resolved_since_last_build('(select max(trained_at) from parameters)', own='scored_at') }}
+    {% endif %}
+),
 
 {%- set comparisons = identity_comparisons() %}
 {%- set tf_levels = {'name': [4], 'email': [2, 1], 'phone': [1], 'tax_id': [1], 'company_name': [2]} %}
@@ -52,7 +68,8 @@ final as (
             as match_weight,
         1.0 / (1.0 + power(2.0, -({{ prior_weight }}
         {% for comparison in comparisons %} + weighted.weight_{{ comparison }}{% endfor %})))
-            as match_probability
+            as match_probability,
+        {{ resolved_at() }} as scored_at
     from weighted
     cross join prior
 )

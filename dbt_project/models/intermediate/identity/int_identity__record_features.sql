@@ -1,8 +1,46 @@
 {#- The attributes every pair of source records is compared on, standardised for comparison:
     names as a canonical given and family name (nicknames, transliterations and native scripts
     mapped through the identity_name_variants seed), email as typed and as a canonical key,
-    placeholder postcodes dropped, the group (CRM account) of the record. One row per source record. -#}
-with records as (select * from {{ ref('int_identity__source_records') }}),
+    placeholder postcodes dropped, the group (CRM account) of the record. Incremental: a build
+    works out only the records that are new or whose attributes changed (attributes_hash); a
+    change to the seeds needs a full resolution (`dbt build --full-refresh`, docs/identity.md).
+    One row per source record. -#}
+{{ config(
+    materialized=identity_materialization(),
+    unique_key='record_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_outdated(ref('int_identity__source_records'), {'record_key': 'record_key'}, newer=false) }}",
+) }}
+with source_records as (select * from {{ ref('int_identity__source_records') }}),
+
+{%- set compared_attributes = [
+    'system', 'entity', 'is_business', 'person_name', 'given_name', 'family_name', 'company_name',
+    'email', 'email_key', 'phone', 'birth_date', 'postcode', 'city', 'tax_id', 'group_id'] %}
+{%- set hashed_parts = [] %}
+{%- for column in compared_attributes %}
+    {%- if not loop.first %}{% do hashed_parts.append("'|'") %}{% endif %}
+    {%- do hashed_parts.append("coalesce(" ~ dbt.safe_cast(column, dbt.type_string()) ~ ", '')") %}
+{%- endfor %}
+
+hashed as (
+    select
+        source_records.*,
+        {{ dbt.hash(dbt.concat(hashed_parts)) }} as attributes_hash
+    from source_records
+),
+
+records as (
+    select * from hashed
+    {% if is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as resolved
+        where resolved.record_key = hashed.record_key
+            and resolved.attributes_hash = hashed.attributes_hash
+    )
+    {% endif %}
+),
+
 {#- variants folded as name tokens are (stripping accents also strips the hamza of عائشة) -#}
 name_variants as (
     select {{ name_tokens('name_variant') }} as name_variant, canonical_name
@@ -67,7 +105,9 @@ final as (
         lower(records.city) as city_key,
         records.tax_id,
         case when records.group_id is not null
-            then {{ dbt.concat(["records.system", "':'", "records.group_id"]) }} end as group_key
+            then {{ dbt.concat(["records.system", "':'", "records.group_id"]) }} end as group_key,
+        records.attributes_hash,
+        {{ resolved_at() }} as resolved_at
     from records
     left join standardised on records.record_key = standardised.record_key
 )

@@ -1,0 +1,71 @@
+{#- Incremental identity resolution: the models that carry the matching forward between builds.
+    A day's records are matched into what the last build resolved instead of re-linking every
+    record: record features, candidate pairs, comparisons and pair scores keep their rows and
+    add those of new or changed records; every row carries `resolved_at`, the build that made it.
+    A model's rows are worked out again for the upstream rows newer than its own newest row (a
+    watermark, so a build that failed half-way is caught up by the next), and a row whose
+    upstream row is gone or newer is deleted after the build (delete_outdated).
+    On Spark the models are plain tables (its Parquet tables cannot delete rows): every build is a
+    full resolution there. docs/identity.md, "Incremental matching". -#}
+
+{% macro identity_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+{#- The stamp of this build on the rows it resolves. -#}
+{% macro resolved_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- True for an upstream row resolved after this model's newest row (by its column `own`): one to
+    work out again. -#}
+{% macro resolved_since_last_build(column, own='resolved_at') -%}
+    {{ column }} > (select coalesce(max({{ own }}), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
+{%- endmacro %}
+
+{#- Post-hook: delete this model's rows whose upstream row (matched on `on`, this model's column
+    -> the upstream's) is gone or, with `newer`, was resolved again after them. -#}
+{% macro delete_outdated(upstream, on, newer=true) -%}
+    {%- if identity_materialization() == 'incremental' -%}
+    delete from {{ this }}
+    where not exists (
+        select 1 from {{ upstream }} as upstream
+        where {% for mine, theirs in on.items() -%}
+            upstream.{{ theirs }} = {{ this }}.{{ mine }} and
+        {% endfor -%}
+            {{ 'upstream.resolved_at <= ' ~ this ~ '.resolved_at' if newer else 'true' }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- This model's own last build, to carry state forward from: none while parsing, on a first
+    build, when it lacks `required_column` (built before that column existed), and on Spark,
+    whose table materialisation drops the old table before building the new one. -#}
+{% macro previous_build(required_column) -%}
+    {%- if not execute or target.type == 'spark' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set relation = load_relation(this) -%}
+    {%- if relation is none
+        or required_column not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
+
+{#- Whether the match parameters are estimated again in this build: on a first build, a full
+    refresh, var identity_retrain, or once the records have grown or shrunk by more than var
+    identity_retrain_growth since they were estimated. Otherwise the last build's are kept, so a
+    day's records are scored as yesterday's were. -#}
+{% macro match_parameters_need_training(previous, features) -%}
+    {%- if previous is none or flags.FULL_REFRESH or var('identity_retrain') -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set counts -%}
+        select
+            (select max(trained_records) from {{ previous }}) as trained_records,
+            (select count(*) from {{ features }}) as records
+    {%- endset -%}
+    {%- set trained_records, records = run_query(counts).rows[0] -%}
+    {{ return((records - trained_records) | abs > trained_records * var('identity_retrain_growth')) }}
+{%- endmacro %}
