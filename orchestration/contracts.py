@@ -327,6 +327,13 @@ class SystemContract(_Strict):
         description="Live sources: the environment variable holding the connection URL "
         "(never the URL itself).",
     )
+    live_form_of: str | None = Field(
+        default=None,
+        description="Live sources: the delivered-file system (`sources/<system>.yml`) this "
+        "database is the live form of. While the connection variable is set, each live entity "
+        "replaces the file entity of the same name downstream (identity resolution, revenue): a "
+        "deployment takes an entity from its files or from its database, never both.",
+    )
     entities: tuple[Entity, ...]
     path: Path | None = Field(default=None, exclude=True)
 
@@ -344,8 +351,11 @@ class SystemContract(_Strict):
 
     @model_validator(mode="after")
     def _live_connection(self) -> SystemContract:
-        if any(e.is_live for e in self.entities) and not self.connection_env:
+        live = any(e.is_live for e in self.entities)
+        if live and not self.connection_env:
             raise ValueError("a system with live entities needs `connection_env`")
+        if self.live_form_of and not live:
+            raise ValueError("`live_form_of` is for systems with live entities")
         return self
 
     def entity(self, name: str) -> Entity:

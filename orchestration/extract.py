@@ -587,32 +587,3 @@ def load_live_partition(
         contract.system, entity.name, extract.high_mark, load_date.isoformat(), extract.rows
     )
     return result
-
-
-# --------------------------------------------------------------------------- dbt sources
-
-
-def write_live_dbt_sources() -> list[Path]:
-    """Render `_<system>__sources.yml` for every live contract (enabled or not)."""
-    from orchestration.contracts import LIVE_CONTRACTS_DIR, load_contract
-    from orchestration.dbt_sources import render_sources, sources_path
-
-    written = []
-    for path in sorted(LIVE_CONTRACTS_DIR.glob("*.yml")):
-        contract = load_contract(path)
-        text = render_sources(contract).replace(
-            f"from sources/{contract.system}.yml", f"from sources/live/{contract.system}.yml"
-        )
-        text = text.replace(
-            "python -m orchestration.dbt_sources", "python -m orchestration.extract"
-        )
-        target = sources_path(contract.system)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        written.append(target)
-    return written
-
-
-if __name__ == "__main__":
-    for written_path in write_live_dbt_sources():
-        print(f"wrote {written_path}")

@@ -117,6 +117,7 @@ def test_an_unseen_tagged_source_gets_its_spec_from_the_contract(tmp_path):
         "model": "stg_loyalty_app__members",
         "system": "loyalty_app",
         "entity": "members",
+        "live": False,
         "source_id": "member_id",
         "trust_rank": 7,
         "business_when": None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import LoadedWorld
 
 from orchestration import extract
 from orchestration.contracts import LIVE_CONTRACTS_DIR, SystemContract, load_contract
@@ -101,6 +103,27 @@ def _days(simulated_world: Settings) -> list[date]:
     return serve_db.landed_days(simulated_world.landing_dir)
 
 
+def _serve_first_day(world: Settings, pg: LiveDb) -> None:
+    """The CRM tables as the first simulated day left them, nothing deleted yet."""
+    serve_db.create_schemas(pg.con, None)
+    serve_db.apply_day(world.landing_dir, _days(world)[0], pg.con, None, deletes=False)
+
+
+def _serve_days(world: Settings, pg: LiveDb | None, mysql: LiveDb | None, load) -> dict[str, int]:
+    """Every simulated day applied in order (deletes from the second day on), calling
+    `load(day)` after each; returns the rows deleted per table."""
+    pg_con, mysql_con = (pg.con if pg else None), (mysql.con if mysql else None)
+    serve_db.create_schemas(pg_con, mysql_con)
+    deleted: dict[str, int] = {}
+    for index, day in enumerate(_days(world)):
+        applied = serve_db.apply_day(world.landing_dir, day, pg_con, mysql_con, seed=3,
+                                     deletes=index > 0)  # fmt: skip
+        for table, count in applied.deleted.items():
+            deleted[table] = deleted.get(table, 0) + count
+        load(day)
+    return deleted
+
+
 def _load(settings: Settings, contract: SystemContract, db: LiveDb, day: date, **kw) -> None:
     for entity in contract.entities:
         load_live_partition(settings, contract, entity, day, url=db.url, **kw)
@@ -177,15 +200,8 @@ def _kill_extraction(db: LiveDb) -> None:
 def test_postgres_full_then_incremental_loads_equal_the_database(
     simulated_world: Settings, settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    serve_db.create_schemas(pg.con, None)
+    deleted = _serve_days(simulated_world, pg, None, lambda day: _load(settings, CRM, pg, day))
     days = _days(simulated_world)
-    deleted = {"accounts": 0, "contacts": 0}
-    for index, day in enumerate(days):
-        applied = serve_db.apply_day(simulated_world.landing_dir, day, pg.con, None, seed=3,
-                                     deletes=index > 0)  # fmt: skip
-        for table, count in applied.deleted.items():
-            deleted[table] += count
-        _load(settings, CRM, pg, day)
     assert deleted["accounts"] >= 2 and deleted["contacts"] >= 2  # deletes of both kinds happened
     for entity in ("accounts", "contacts"):
         assert _latest(settings, CRM, entity) == _database(pg, CRM, entity), entity
@@ -236,9 +252,7 @@ def _check_dbt_models(settings: Settings, pg: LiveDb, monkeypatch: pytest.Monkey
 def test_a_crash_after_the_raw_write_re_extracts_and_stays_exact(
     simulated_world: Settings, settings: Settings, pg: LiveDb
 ) -> None:
-    serve_db.create_schemas(pg.con, None)
-    serve_db.apply_day(simulated_world.landing_dir, _days(simulated_world)[0], pg.con, None,
-                       deletes=False)  # fmt: skip
+    _serve_first_day(simulated_world, pg)
     day = TODAY  # changes made now (updated_at = now()) belong to today's load
     entity = CRM.entity("accounts")
     # steps 1-4 done, the process dies before the watermark is advanced
@@ -252,9 +266,7 @@ def test_a_crash_after_the_raw_write_re_extracts_and_stays_exact(
 def test_a_connection_killed_mid_extraction_then_a_rerun_loses_and_duplicates_nothing(
     simulated_world: Settings, settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    serve_db.create_schemas(pg.con, None)
-    serve_db.apply_day(simulated_world.landing_dir, _days(simulated_world)[0], pg.con, None,
-                       deletes=False)  # fmt: skip
+    _serve_first_day(simulated_world, pg)
     day = TODAY  # changes made now (updated_at = now()) belong to today's load
     entity = CRM.entity("contacts")
     monkeypatch.setattr(extract, "PG_BATCH_BYTES", 2048)  # several batches from a small table
@@ -283,9 +295,7 @@ def test_a_connection_killed_mid_extraction_then_a_rerun_loses_and_duplicates_no
 def test_rows_updated_during_an_extraction_are_picked_up_next_time(
     simulated_world: Settings, settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    serve_db.create_schemas(pg.con, None)
-    serve_db.apply_day(simulated_world.landing_dir, _days(simulated_world)[0], pg.con, None,
-                       deletes=False)  # fmt: skip
+    _serve_first_day(simulated_world, pg)
     day = TODAY  # changes made now (updated_at = now()) belong to today's load
     with pg.con.cursor() as cur:
         cur.execute("SELECT account_id FROM accounts ORDER BY account_id DESC LIMIT 1")
@@ -332,20 +342,79 @@ def test_the_connection_string_is_masked_in_errors(settings: Settings) -> None:
 def test_mariadb_full_then_incremental_loads_equal_the_database(
     simulated_world: Settings, settings: Settings, mysql: LiveDb
 ) -> None:
-    serve_db.create_schemas(None, mysql.con)
+    deleted = _serve_days(
+        simulated_world, None, mysql, lambda day: _load(settings, ERP, mysql, day)
+    )
     days = _days(simulated_world)
-    deleted = 0
-    for index, day in enumerate(days):
-        applied = serve_db.apply_day(simulated_world.landing_dir, day, None, mysql.con, seed=3,
-                                     deletes=index > 0)  # fmt: skip
-        deleted += applied.deleted.get("customers", 0)
-        _load(settings, ERP, mysql, day)
     mysql.con.commit()  # a fresh snapshot for the checks below
-    assert deleted >= 2
+    assert deleted["customers"] >= 2
     for entity in ("customers", "invoices"):
         assert _latest(settings, ERP, entity) == _database(mysql, ERP, entity), entity
     raw_invoices = _raw_rows(settings, "erp_live", "invoices")
     assert sum(r["_load_date"] == days[0] for r in raw_invoices) > len(raw_invoices) / 2
+
+
+# --------------------------------------------------------------------------- downstream
+
+# The entities the live CRM and ERP replace (their contracts' `live_form_of`).
+REPLACED = {(CRM.live_form_of, e.name) for e in CRM.entities} | {
+    (ERP.live_form_of, e.name) for e in ERP.entities
+}
+
+
+def test_live_crm_and_erp_give_the_customers_and_revenue_their_files_give(
+    loaded_world: LoadedWorld,
+    settings: Settings,
+    pg: LiveDb,
+    mysql: LiveDb,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deployment taking CRM accounts and contacts, ERP customers and invoices from the
+    databases instead of their files: the same customers, the same records under each, the same
+    revenue per customer as the file path (loaded_world), and each entity read once."""
+    from test_dbt_build import run_dbt
+
+    files = loaded_world.settings
+    assert {("crm", "accounts"), ("crm", "contacts"), ("erp", "customers"),
+                        ("erp", "invoices")} == REPLACED  # fmt: skip
+    for folder in files.raw_dir.glob("*/*"):  # the other entities as the file path loaded them
+        if (folder.parent.name, folder.name) not in REPLACED:
+            shutil.copytree(folder, settings.raw_dir / folder.parent.name / folder.name)
+    days = _days(files)
+    serve_db.create_schemas(pg.con, mysql.con)
+    for day in days:  # no deletes: the databases end holding what the files delivered
+        serve_db.apply_day(files.landing_dir, day, pg.con, mysql.con, deletes=False)
+    _load(settings, CRM, pg, days[-1])
+    _load(settings, ERP, mysql, days[-1])
+    monkeypatch.setenv(CRM.connection_env, pg.url)
+    monkeypatch.setenv(ERP.connection_env, mysql.url)
+
+    result = run_dbt(settings.data_dir, "build")
+    failed = [r.node.name for r in result.result or [] if r.status not in ("success", "pass")]
+    assert result.success and not failed, (result.exception, failed)
+    live, from_files = _customers(settings), _customers(files)
+    assert len(live) > 100  # a real world of customers, compared whole
+    # their CRM and ERP records can only have come from the databases: no file raw was copied
+    assert {key.split(":")[0] for keys in live for key in keys} >= {"crm", "erp"}
+    assert live == from_files
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        systems = dict(
+            con.sql("SELECT system, count(*) FROM marts.fct_revenue GROUP BY 1").fetchall()
+        )
+    assert systems["erp"] > 0  # from the live invoices: the file ones were never copied
+
+
+def _customers(world: Settings) -> dict[frozenset[str], Decimal]:
+    """Each customer as the set of its source records -> its lifetime revenue (ids differ between
+    builds; the grouping and the money must not)."""
+    with duckdb.connect(str(world.warehouse_path), read_only=True) as con:
+        rows = con.sql(
+            "SELECT list(b.record_key ORDER BY b.record_key), any_value(r.lifetime_revenue) "
+            "FROM marts.bridge_customer_source AS b "
+            "LEFT JOIN marts.mart_revenue_per_customer AS r USING (customer_id) "
+            "GROUP BY b.customer_id"
+        ).fetchall()
+    return {frozenset(keys): revenue for keys, revenue in rows}
 
 
 # --------------------------------------------------------------------------- contracts

@@ -14,3 +14,28 @@
 {% macro live_source_enabled(variable) -%}
     {{ return(env_var(variable, '') != '') }}
 {%- endmacro %}
+
+{#- True while `system`'s live form (generated macro live_forms(), from sources/live/*.yml
+    `live_form_of`) is enabled and serves `entity`: downstream then reads the live entity instead
+    of the delivered files' (docs/live-sources.md, "One form per entity"). -#}
+{% macro uses_live_form(system, entity) -%}
+    {%- set form = live_forms().get(system) -%}
+    {{ return(form is not none and entity in form.entities and live_source_enabled(form.connection_env)) }}
+{%- endmacro %}
+
+{#- ref() of the staging model `system`.`entity` is read from: its live twin while the live form
+    is enabled, else the file model. Models downstream of staging use this for every entity a live
+    database can replace, so a deployment never counts one entity twice. -#}
+{% macro staging_ref(system, entity) -%}
+    {%- set form_system = live_forms()[system].live_system if uses_live_form(system, entity) else system -%}
+    {{ return(ref('stg_' ~ form_system ~ '__' ~ entity)) }}
+{%- endmacro %}
+
+{#- identity_sources() with, for each customer-like entity, only the form in use (file or live). -#}
+{% macro active_identity_sources() -%}
+    {%- set active = [] -%}
+    {%- for source in identity_sources() if source.live == uses_live_form(source.system, source.entity) -%}
+        {%- do active.append(source) -%}
+    {%- endfor -%}
+    {{ return(active) }}
+{%- endmacro %}

@@ -8,10 +8,19 @@
 {%- endmacro %}
 
 {#- A subquery of the latest version of every record of a raw source (for reconciliation
-    tests, which read the sources directly instead of staging). -#}
+    tests, which read the sources directly instead of staging). While a live database replaces
+    the entity (uses_live_form), its raw versions are read instead, ranked as live staging ranks
+    them. -#}
 {% macro latest_source_rows(system, entity, primary_key, cursor=none) -%}
+    {%- if uses_live_form(system, entity) %}
+        {%- set relation = source(live_forms()[system].live_system, entity) %}
+        {%- set rank = live_version_rank(primary_key, cursor) %}
+    {%- else %}
+        {%- set relation = source(system, entity) %}
+        {%- set rank = version_rank(primary_key, cursor) %}
+    {%- endif %}
     (select * from (
-        select *, {{ version_rank(primary_key, cursor) }} as version_rank
-        from {{ source(system, entity) }}
+        select *, {{ rank }} as version_rank
+        from {{ relation }}
     ) as versions where version_rank = 1)
 {%- endmacro %}

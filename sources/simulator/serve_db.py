@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -30,75 +31,6 @@ MYSQL_URL_ENV = "CDW_ERP_MYSQL_URL"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
 DELETE_SHARE = 0.002  # share of existing rows deleted per simulated day (at least one)
-
-# table -> (system, entity of the file contract, key, columns in the live table)
-CRM_TABLES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "accounts": (
-        "crm",
-        "accounts",
-        "account_id",
-        (
-            "account_id",
-            "account_type",
-            "account_name",
-            "tax_id",
-            "industry",
-            "country",
-            "spend_potential",
-            "spend_potential_currency",
-            "created_at",
-            "updated_at",
-        ),
-    ),
-    "contacts": (
-        "crm",
-        "contacts",
-        "contact_id",
-        (
-            "contact_id",
-            "account_id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "city",
-            "country",
-            "created_at",
-            "updated_at",
-        ),
-    ),
-}
-ERP_TABLES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "customers": (
-        "erp",
-        "customers",
-        "customer_no",
-        (
-            "customer_no",
-            "customer_name",
-            "is_company",
-            "email",
-            "country",
-            "currency",
-            "created_at",
-            "updated_at",
-        ),
-    ),
-    "invoices": (
-        "erp",
-        "invoices",
-        "invoice_no",
-        (
-            "invoice_no",
-            "customer_no",
-            "invoice_date",
-            "currency",
-            "total_amount",
-            "status",
-            "updated_at",
-        ),
-    ),
-}
 
 PG_DDL = """
 DROP TABLE IF EXISTS contacts;
@@ -124,6 +56,9 @@ CREATE TABLE contacts (
     last_name text,
     email text,
     phone text,
+    date_of_birth date,
+    street text,
+    postcode text,
     city text,
     country text,
     created_at timestamptz NOT NULL,
@@ -139,7 +74,12 @@ MYSQL_DDL = (
         customer_no VARCHAR(32) PRIMARY KEY,
         customer_name VARCHAR(255),
         is_company BOOLEAN NOT NULL,
+        tax_id VARCHAR(32),
         email VARCHAR(255),
+        phone VARCHAR(64),
+        street VARCHAR(255),
+        postcode VARCHAR(32),
+        city VARCHAR(255),
         country VARCHAR(8),
         currency CHAR(3) NOT NULL,
         created_at DATETIME(6) NOT NULL,
@@ -152,11 +92,40 @@ MYSQL_DDL = (
         invoice_date DATE NOT NULL,
         currency CHAR(3) NOT NULL,
         total_amount DECIMAL(18, 2) NOT NULL,
+        webshop_order_id VARCHAR(32),
         status VARCHAR(16) NOT NULL,
         updated_at DATETIME(6) NOT NULL,
         INDEX invoices_updated_at (updated_at)
     ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4""",
 )
+
+
+@dataclass(frozen=True)
+class ServedTable:
+    table: str
+    system: str  # the delivered-file system whose deliveries fill it
+    key: str
+    columns: tuple[str, ...]  # written by the application; a soft-delete column is not
+
+
+@cache
+def served_tables(live_system: str) -> tuple[ServedTable, ...]:
+    """The tables of a live contract, filled from the deliveries of the system it is the live
+    form of (same entity names, same columns)."""
+    from orchestration.contracts import LIVE_CONTRACTS_DIR, load_contract
+
+    contract = load_contract(LIVE_CONTRACTS_DIR / f"{live_system}.yml")
+    if not contract.live_form_of:
+        raise ValueError(f"{contract.path}: `live_form_of` names no delivered-file system")
+    return tuple(
+        ServedTable(
+            entity.table or entity.name,
+            contract.live_form_of,
+            entity.primary_key[0],
+            tuple(c for c in entity.column_names if c != getattr(entity.deletes, "column", None)),
+        )
+        for entity in contract.entities
+    )
 
 
 @dataclass
@@ -276,17 +245,17 @@ def apply_day(
     applied = DayApplied(day)
     rng = np.random.default_rng([seed, day.toordinal()])
     if pg is not None:
-        for table, (system, entity, key, columns) in CRM_TABLES.items():
-            rows = _day_rows(landing_dir, system, entity, day)
-            applied.upserted[table] = _upsert_pg(pg, table, key, columns, rows)
+        for served in served_tables("crm_live"):
+            rows = _day_rows(landing_dir, served.system, served.table, day)
+            applied.upserted[served.table] = _upsert_pg(pg, served, rows)
         if deletes:
             applied.deleted["accounts"] = _soft_delete_pg(pg, rng)
             applied.deleted["contacts"] = _hard_delete(pg, "contacts", "contact_id", rng, "%s")
         pg.commit()
     if mysql is not None:
-        for table, (system, entity, key, columns) in ERP_TABLES.items():
-            rows = _day_rows(landing_dir, system, entity, day)
-            applied.upserted[table] = _upsert_mysql(mysql, table, key, columns, rows)
+        for served in served_tables("erp_live"):
+            rows = _day_rows(landing_dir, served.system, served.table, day)
+            applied.upserted[served.table] = _upsert_mysql(mysql, served, rows)
         if deletes:
             applied.deleted["customers"] = _hard_delete(
                 mysql, "customers", "customer_no", rng, "%s"
@@ -304,11 +273,12 @@ def _floor(con, table: str, utc_naive: bool) -> datetime | None:
     return value.replace(tzinfo=UTC) if utc_naive else value
 
 
-def _upsert_pg(con, table: str, key: str, columns: tuple[str, ...], rows: pa.Table | None) -> int:
+def _upsert_pg(con, served: ServedTable, rows: pa.Table | None) -> int:
     if rows is None or not rows.num_rows:
         return 0
     from psycopg2.extras import execute_values
 
+    table, key, columns = served.table, served.key, served.columns
     rows = _stamped(rows.select(list(columns)), _floor(con, table, utc_naive=False))
     names = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
@@ -320,11 +290,10 @@ def _upsert_pg(con, table: str, key: str, columns: tuple[str, ...], rows: pa.Tab
     return rows.num_rows
 
 
-def _upsert_mysql(
-    con, table: str, key: str, columns: tuple[str, ...], rows: pa.Table | None
-) -> int:
+def _upsert_mysql(con, served: ServedTable, rows: pa.Table | None) -> int:
     if rows is None or not rows.num_rows:
         return 0
+    table, key, columns = served.table, served.key, served.columns
     rows = _stamped(rows.select(list(columns)), _floor(con, table, utc_naive=True))
     names = ", ".join(columns)
     marks = ", ".join(["%s"] * len(columns))
@@ -403,9 +372,11 @@ def serve(
     mysql_url_: str | None = None,
     days: Iterable[date] | None = None,
     seed: int = 42,
+    deletes: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[DayApplied]:
-    """Recreate both schemas and apply every landed day in order (the initial extract first)."""
+    """Recreate both schemas and apply every landed day in order (the initial extract first).
+    Without `deletes` the databases end holding every delivered record, as the files do."""
     say = progress or (lambda _message: None)
     pg = connect_pg(pg_url_ or pg_url())
     mysql = connect_mysql(mysql_url_ or mysql_url())
@@ -413,7 +384,9 @@ def serve(
         create_schemas(pg, mysql)
         applied = []
         for index, day in enumerate(days if days is not None else landed_days(landing_dir)):
-            applied.append(apply_day(landing_dir, day, pg, mysql, seed=seed, deletes=index > 0))
+            applied.append(
+                apply_day(landing_dir, day, pg, mysql, seed=seed, deletes=deletes and index > 0)
+            )
             say(f"served {day}: upserted {applied[-1].upserted}, deleted {applied[-1].deleted}")
         return applied
     finally:

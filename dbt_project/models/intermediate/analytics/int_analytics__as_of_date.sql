@@ -1,6 +1,6 @@
 {#- The date every customer-analytics rule is evaluated at: the latest load date in the data
     (not the wall clock), so a replayed or backfilled world gives the same statuses. One row. -#}
-with invoices as (select _load_date from {{ ref('stg_erp__invoices') }}),
+with invoices as (select _load_date from {{ staging_ref('erp', 'invoices') }}),
 orders as (select _load_date from {{ ref('stg_webshop__orders') }}),
 baskets as (select _load_date from {{ ref('stg_pos__basket_lines') }}),
 charges as (select _load_date from {{ ref('stg_subscriptions__charges') }}),

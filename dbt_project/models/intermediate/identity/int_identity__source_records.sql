@@ -21,13 +21,16 @@
     ('country', 'country', no_text),
 ] %}
 
+{#- One form per entity: a live database's entity replaces its file twin while enabled. -#}
+{%- set sources = active_identity_sources() %}
+
 with
-{%- for source in identity_sources() %}
+{%- for source in sources %}
 {{ source.model }} as (select * from {{ ref(source.model) }}),
 {%- endfor %}
 
 unioned as (
-{%- for source in identity_sources() %}
+{%- for source in sources %}
     {%- set tagged = source.columns %}
     {%- set is_business = "coalesce((" ~ source.business_when ~ "), false)" if source.business_when else "false" %}
     {#- The full name as the system has it: typed whole, else given then family name. -#}

@@ -17,7 +17,23 @@ distinct_versions as (
     from source
 ),
 
+mapped as (
+    select
+        {{ crm_account_columns() }},
+        deleted_at
+    from distinct_versions
+    where copy_rank = 1
+),
+
 versions as (
+    select
+        *,
+        updated_at as valid_from,
+        lead(updated_at) over (partition by account_id order by updated_at) as valid_to
+    from mapped
+),
+
+final as (
     select
         account_id,
         account_type,
@@ -27,25 +43,6 @@ versions as (
         country,
         spend_potential,
         spend_potential_currency,
-        deleted_at,
-        {{ to_utc('updated_at') }} as valid_from,
-        lead({{ to_utc('updated_at') }}) over (
-            partition by account_id order by updated_at
-        ) as valid_to
-    from distinct_versions
-    where copy_rank = 1
-),
-
-final as (
-    select
-        account_id,
-        lower(trim(account_type)) as account_type,
-        {{ clean_name('account_name') }} as account_name,
-        {{ normalize_tax_id('tax_id') }} as tax_id,
-        {{ clean_text('industry') }} as industry,
-        {{ iso_code('country') }} as country,
-        spend_potential,
-        {{ iso_code('spend_potential_currency') }} as spend_potential_currency,
         valid_from,
         valid_to,
         valid_to is null as is_current

@@ -3,7 +3,7 @@
     (3) POS basket lines; (4) webshop order lines of orders that ERP did not invoice and that were
     not cancelled, returned or failed in delivery; (5) subscription charges. -#}
 with invoice_lines as (select * from {{ ref('stg_erp__invoice_lines') }}),
-invoices as (select * from {{ ref('stg_erp__invoices') }}),
+invoices as (select * from {{ staging_ref('erp', 'invoices') }}),
 credit_notes as (select * from {{ ref('stg_erp__credit_notes') }}),
 basket_lines as (select * from {{ ref('stg_pos__basket_lines') }}),
 orders as (select * from {{ ref('stg_webshop__orders') }}),

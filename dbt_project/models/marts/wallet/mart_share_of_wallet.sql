@@ -1,7 +1,7 @@
 {#- Share of wallet of B2B customers: revenue of the trailing twelve months against the yearly
     spend potential declared on their CRM business accounts (converted to the reporting currency
     at the as-of date's rate). One row per customer with a declared spend potential. -#}
-with accounts as (select * from {{ ref('stg_crm__accounts') }}),
+with accounts as (select * from {{ staging_ref('crm', 'accounts') }}),
 identities as (select * from {{ ref('int_identity__customers') }}),
 rates as (select * from {{ ref('int_fx__rates') }}),
 totals as (select * from {{ ref('int_revenue__customer_totals') }}),

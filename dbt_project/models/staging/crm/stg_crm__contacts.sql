@@ -1,3 +1,4 @@
+{{ config(enabled=not uses_live_form('crm', 'contacts')) }}
 {#- People at accounts; a person account has exactly one contact. One row per contact_id: the latest delivered version. -#}
 with source as (
     select * from {{ source('crm', 'contacts') }}
@@ -12,19 +13,7 @@ versions as (
 
 final as (
     select
-        contact_id,
-        account_id,
-        {{ clean_name('first_name') }} as first_name,
-        {{ clean_name('last_name') }} as last_name,
-        {{ normalize_email('email') }} as email,
-        {{ normalize_phone('phone', iso_code('country')) }} as phone,
-        date_of_birth as birth_date,
-        {{ clean_name('street') }} as street,
-        upper({{ clean_text('postcode') }}) as postcode,
-        {{ clean_name('city') }} as city,
-        {{ iso_code('country') }} as country,
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ crm_contact_columns() }},
         {{ lineage_columns() }}
     from versions
     where version_rank = 1

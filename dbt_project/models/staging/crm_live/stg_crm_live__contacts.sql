@@ -13,16 +13,7 @@ versions as (
 
 final as (
     select
-        contact_id,
-        account_id,
-        {{ clean_name('first_name') }} as first_name,
-        {{ clean_name('last_name') }} as last_name,
-        lower(trim(email)) as email,
-        phone,
-        {{ clean_text('city') }} as city,
-        {{ iso_code('country') }} as country,
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ crm_contact_columns() }},
         {{ lineage_columns() }}
     from versions
     where version_rank = 1 and not is_deleted

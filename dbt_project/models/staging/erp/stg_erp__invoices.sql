@@ -1,3 +1,4 @@
+{{ config(enabled=not uses_live_form('erp', 'invoices')) }}
 {#- Invoice headers. Webshop orders are invoiced here too, carrying the webshop order id. One row per invoice_no: the latest delivered version. -#}
 with source as (
     select * from {{ source('erp', 'invoices') }}
@@ -12,14 +13,7 @@ versions as (
 
 final as (
     select
-        invoice_no,
-        customer_no,
-        invoice_date,
-        {{ iso_code('currency') }} as currency,
-        total_amount,
-        webshop_order_id,
-        lower(trim(status)) as status,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ erp_invoice_columns() }},
         {{ lineage_columns() }}
     from versions
     where version_rank = 1

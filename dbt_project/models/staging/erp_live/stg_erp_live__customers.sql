@@ -13,14 +13,7 @@ versions as (
 
 final as (
     select
-        customer_no,
-        {{ clean_name('customer_name') }} as customer_name,
-        is_company,
-        lower(trim(email)) as email,
-        {{ iso_code('country') }} as country,
-        {{ iso_code('currency') }} as currency,
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ erp_customer_columns() }},
         {{ lineage_columns() }}
     from versions
     where version_rank = 1 and not is_deleted

@@ -13,13 +13,7 @@ versions as (
 
 final as (
     select
-        invoice_no,
-        customer_no,
-        invoice_date,
-        {{ iso_code('currency') }} as currency,
-        total_amount,
-        lower(trim(status)) as status,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ erp_invoice_columns() }},
         {{ lineage_columns() }}
     from versions
     where version_rank = 1
