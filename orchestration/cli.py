@@ -121,11 +121,19 @@ def load(
     date_: Annotated[str | None, typer.Option("--date", help="Load one date, YYYY-MM-DD.")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First date of a backfill.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last date of a backfill.")] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Resolve identities from scratch (parameters estimated again, every record "
+            "matched) instead of matching the new records into the last resolution.",
+        ),
+    ] = False,
 ) -> None:
     """Load deliveries (default: every landed date) and build the warehouse."""
     settings = Settings.from_env()
     dates = _dates_to_load(settings, date_, from_, to)
-    _run_load(settings, dates)
+    _run_load(settings, dates, full_refresh=full_refresh)
 
 
 @app.command()
@@ -584,7 +592,7 @@ def _dates_to_load(
     return [d for d in wanted if d in set(landed)]
 
 
-def _run_load(settings: Settings, dates: list[date]) -> None:
+def _run_load(settings: Settings, dates: list[date], *, full_refresh: bool = False) -> None:
     import dagster as dg
 
     from orchestration.loads import run_load
@@ -594,6 +602,7 @@ def _run_load(settings: Settings, dates: list[date]) -> None:
             dates,
             instance=instance,
             on_date=lambda d, n, total: status.update(f"loading {d} ({n}/{total})…"),
+            full_refresh=full_refresh,
         )
     _print_accounting(settings)
     for warning in report.warnings:

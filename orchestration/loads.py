@@ -16,6 +16,7 @@ PID_TAG = "cdw/pid"
 
 # Step-by-step DEBUG events belong in the run history (Dagster UI), not on the operator's screen.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+FULL_REFRESH = {"ops": {"warehouse_models": {"config": {"full_refresh": True}}}}
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,10 @@ def run_load(
     *,
     instance: dg.DagsterInstance,
     on_date: Callable[[date, int, int], None] | None = None,
+    full_refresh: bool = False,
 ) -> LoadReport:
-    """Ingest every date in order, then build the warehouse once (a backfill is one dbt build)."""
+    """Ingest every date in order, then build the warehouse once (a backfill is one dbt build);
+    `full_refresh` rebuilds the incremental models (identity resolution) from scratch."""
     from orchestration.definitions import defs  # dbt parsing happens on import: only when loading
 
     ordered = sorted(set(dates))
@@ -50,11 +53,13 @@ def run_load(
     for position, load_date in enumerate(ordered, start=1):
         if on_date:
             on_date(load_date, position, len(ordered))
-        job_name = "daily_load" if position == len(ordered) else "ingest_load_date"
+        builds = position == len(ordered)  # the last date's run builds the warehouse
+        refresh = FULL_REFRESH if builds and full_refresh else {}
+        job_name = "daily_load" if builds else "ingest_load_date"
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance,
             partition_key=load_date.isoformat(),
-            run_config=QUIET,
+            run_config=QUIET | refresh,
             tags={LAUNCHER_TAG: "cli", PID_TAG: str(os.getpid())},
             raise_on_error=False,
         )

@@ -85,6 +85,15 @@ def _newest_dbt_file_mtime() -> float:
 ensure_manifest()
 
 
+class WarehouseBuildConfig(dg.Config):
+    """How a load builds the warehouse."""
+
+    full_refresh: bool = False
+    """Rebuild the incremental models (identity resolution) from scratch: the match parameters
+    are estimated again and every record is matched, instead of matching the new records into
+    the last resolution. Customer ids still follow the last build."""
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -92,7 +101,10 @@ ensure_manifest()
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseConfig
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseConfig,
+    config: WarehouseBuildConfig,
 ) -> Iterator[Any]:
     settings = warehouse.settings()
     passed: list[str] = []
@@ -100,7 +112,8 @@ def warehouse_models(
     completed = False
     with writer_lock(settings.data_dir / "warehouse.lock"):
         try:
-            for event in dbt.cli(["build"], context=context).stream():
+            args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+            for event in dbt.cli(args, context=context).stream():
                 if isinstance(event, dg.AssetCheckResult):
                     _note_check(event, passed, failed_blocking)
                 yield event
