@@ -93,26 +93,30 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the ledger file, shared by the load ledger and the live sources'
+    watermarks (orchestration/watermarks.py): autocommit, rows by name, and a minute's wait for
+    a concurrent writer (parallel partitions) instead of an immediate `database is locked`."""
+    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA busy_timeout = 60000")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
+        with connect(self.path) as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
             columns = {r["name"] for r in con.execute("PRAGMA table_info(landed_files)")}
             if "gate" not in columns:  # a ledger written before the gate existed
                 con.execute("ALTER TABLE landed_files ADD COLUMN gate TEXT")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA busy_timeout = 60000")
-        try:
-            yield con
-        finally:
-            con.close()
 
     # ------------------------------------------------------------------ lookups
 
@@ -148,7 +152,7 @@ class Ledger:
         self, system: str, entity: str, file_name: str, partition: date
     ) -> list[LandedFileRow]:
         """Corrected re-deliveries whose rows belong in `partition`, newest first."""
-        with self._connect() as con:
+        with connect(self.path) as con:
             rows = con.execute(
                 "SELECT * FROM landed_files WHERE system = ? AND entity = ? AND file_name = ? "
                 "AND partition_date = ? AND load_date > ? "
@@ -159,7 +163,7 @@ class Ledger:
 
     def files(self, system: str | None = None, entity: str | None = None) -> list[LandedFileRow]:
         where, params = _filters(system=system, entity=entity)
-        with self._connect() as con:
+        with connect(self.path) as con:
             rows = con.execute(
                 f"SELECT * FROM landed_files {where} ORDER BY load_date, system, entity, path",
                 params,
@@ -168,12 +172,12 @@ class Ledger:
 
     def loads(self, system: str | None = None, entity: str | None = None) -> list[LoadRow]:
         where, params = _filters(system=system, entity=entity)
-        with self._connect() as con:
+        with connect(self.path) as con:
             rows = con.execute(f"SELECT * FROM loads {where} ORDER BY load_id", params).fetchall()
         return [LoadRow(**{k: r[k] for k in r.keys() if k != "load_id"}) for r in rows]  # noqa: SIM118
 
     def _one(self, sql: str, params: tuple) -> LandedFileRow | None:
-        with self._connect() as con:
+        with connect(self.path) as con:
             row = con.execute(sql, params).fetchone()
         return LandedFileRow(**dict(row)) if row else None
 
@@ -219,7 +223,7 @@ class Ledger:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
+        with connect(self.path) as con:
             con.execute("BEGIN IMMEDIATE")
             try:
                 yield con

@@ -8,13 +8,10 @@ watermark is advanced only after the raw partition holding the rows was written
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.ledger import now_utc
+from orchestration.ledger import connect, now_utc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watermarks (
@@ -43,21 +40,11 @@ class Watermarks:
     def __init__(self, ledger_path: Path) -> None:
         self.path = ledger_path
         ledger_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
+        with connect(self.path) as con:
             con.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA busy_timeout = 60000")
-        try:
-            yield con
-        finally:
-            con.close()
-
     def get(self, system: str, entity: str) -> Watermark | None:
-        with self._connect() as con:
+        with connect(self.path) as con:
             row = con.execute(
                 "SELECT * FROM watermarks WHERE system = ? AND entity = ?", (system, entity)
             ).fetchone()
@@ -70,7 +57,7 @@ class Watermarks:
         current = self.get(system, entity)
         if current is not None and not _later(cursor_value, current.cursor_value):
             return
-        with self._connect() as con:
+        with connect(self.path) as con:
             con.execute(
                 "INSERT INTO watermarks VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (system, entity) DO UPDATE SET cursor_value = excluded.cursor_value, "
@@ -80,7 +67,7 @@ class Watermarks:
             )
 
     def all(self) -> list[Watermark]:
-        with self._connect() as con:
+        with connect(self.path) as con:
             rows = con.execute("SELECT * FROM watermarks ORDER BY system, entity").fetchall()
         return [Watermark(**dict(r)) for r in rows]
 
