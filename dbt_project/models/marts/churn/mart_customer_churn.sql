@@ -2,19 +2,25 @@
     match wins, thresholds are dbt vars, see _churn__models.yml), the churn date and stated reason,
     and the service experience before churn. One row per customer in dim_customers. -#}
 {%- set inactivity = var('churn_inactivity_days') -%}
+{%- set churn_alive = var('churn_probability_alive_threshold') -%}
+{%- set at_risk_alive = var('at_risk_probability_alive_threshold') -%}
 {%- set at_risk_days = var('at_risk_inactivity_days') -%}
 {%- set signal_days = var('at_risk_signal_days') -%}
 {%- set lookback = var('churn_lookback_days') %}
 with signals as (select * from {{ ref('int_analytics__customer_signals') }}),
 tickets as (select * from {{ ref('int_analytics__tickets') }}),
 purchase_days as (select * from {{ ref('int_analytics__customer_purchase_days') }}),
+clv as (select * from {{ ref('int_analytics__customer_clv') }}),
 
 measured as (
     select
-        *,
-        {{ dbt.datediff('last_purchase_date', 'as_of_date', 'day') }} as days_since_last_purchase,
-        subscription_count > 0 and active_subscription_count = 0 as has_cancelled_all_subscriptions
+        signals.*,
+        clv.probability_alive,
+        {{ dbt.datediff('signals.last_purchase_date', 'signals.as_of_date', 'day') }} as days_since_last_purchase,
+        signals.subscription_count > 0 and signals.active_subscription_count = 0
+            as has_cancelled_all_subscriptions
     from signals
+    left join clv on signals.customer_id = clv.customer_id
 ),
 
 decided as (
@@ -23,8 +29,8 @@ decided as (
         case
             when has_cancelled_all_subscriptions and first_purchase_after_cancel_date is null
                 then 'all_subscriptions_cancelled'
-            when days_since_last_purchase > {{ inactivity }}
-                then 'no_purchase_for_more_than_{{ inactivity }}_days'
+            when probability_alive < {{ churn_alive }}
+                then 'probability_alive_below_{{ churn_alive }}'
             when has_cancelled_all_subscriptions
                 and {{ dbt.datediff('last_cancelled_date', 'first_purchase_after_cancel_date', 'day') }}
                 >= {{ var('won_back_min_gap_days') }}
@@ -36,6 +42,8 @@ decided as (
                 then 'complaint_in_last_{{ signal_days }}_days'
             when last_poor_score_date > {{ dbt.dateadd('day', -signal_days, 'as_of_date') }}
                 then 'poor_score_in_last_{{ signal_days }}_days'
+            when probability_alive < {{ at_risk_alive }}
+                then 'probability_alive_below_{{ at_risk_alive }}'
             when days_since_last_purchase > {{ at_risk_days }}
                 then 'no_purchase_for_more_than_{{ at_risk_days }}_days'
             when last_purchase_date is null then 'no_purchase_yet'
@@ -49,7 +57,7 @@ classified as (
         *,
         case
             when churn_status_rule in ('all_subscriptions_cancelled',
-                                       'no_purchase_for_more_than_{{ inactivity }}_days')
+                                       'probability_alive_below_{{ churn_alive }}')
                 then 'churned'
             when churn_status_rule like 'purchased_again_after%' then 'won_back'
             when churn_status_rule in ('no_purchase_yet', 'purchased_in_last_{{ at_risk_days }}_days')
@@ -62,7 +70,7 @@ classified as (
             when churn_status_rule in ('all_subscriptions_cancelled',
                                        'purchased_again_after_subscription_cancel')
                 then last_cancelled_date
-            when churn_status_rule = 'no_purchase_for_more_than_{{ inactivity }}_days'
+            when churn_status_rule = 'probability_alive_below_{{ churn_alive }}'
                 then {{ dbt.dateadd('day', 1, 'last_purchase_date') }}
             when churn_status_rule = 'purchased_again_after_{{ inactivity }}_days_without'
                 then {{ dbt.dateadd('day', 1, 'last_gap_start_date') }}
@@ -123,6 +131,7 @@ final as (
         cast(classified.unresolved_ticket_count as {{ dbt.type_bigint() }}) as unresolved_ticket_count,
         classified.last_purchase_date,
         cast(classified.days_since_last_purchase as {{ dbt.type_bigint() }}) as days_since_last_purchase,
+        cast(classified.probability_alive as double) as probability_alive,
         cast(classified.subscription_count as {{ dbt.type_bigint() }}) as subscription_count,
         cast(classified.active_subscription_count as {{ dbt.type_bigint() }})
             as active_subscription_count,

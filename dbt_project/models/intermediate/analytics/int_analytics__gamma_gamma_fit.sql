@@ -1,0 +1,46 @@
+{#- The Gamma-Gamma spend model (Fader and Hardie 2013) fitted by maximum likelihood to the
+    repeat buyers' mean repeat purchase-day value (int_analytics__customer_btyd; customers whose
+    mean is not positive are left out): a customer's purchase values are gamma(p, nu), with nu
+    gamma(q, v) across customers. The search runs over p, q and p v instead of v: the likelihood
+    has a long ridge along which p v hardly changes (the customers' spend level), so a grid over
+    p and v would crawl along it. Customers with the same (x, m) share one likelihood term; the
+    grid search (macros/btyd.sql) starts from p = 1, q = 2 and p v = the mean repeat value (the
+    model's mean p v / (q - 1) is then the observed one). One row. -#}
+with btyd as (select * from {{ ref('int_analytics__customer_btyd') }}),
+
+repeat_values as (
+    select
+        frequency as x,
+        cast(average_repeat_purchase_amount as double) as m,
+        count(*) as weight
+    from btyd
+    where frequency > 0 and average_repeat_purchase_amount > 0
+    group by frequency, average_repeat_purchase_amount
+),
+
+start as (
+    select
+        0.0 as ln_p,
+        ln(2.0) as ln_q,
+        ln(sum(weight * m) / sum(weight) / 2) as ln_spend_scale
+    from repeat_values
+),
+
+{{ grid_search_cte(
+    'search', ['p', 'q', 'spend_scale'], 'start', 'repeat_values',
+    gamma_gamma_log_likelihood('p', 'q', '(spend_scale * q / p)', 'x', 'm'),
+    var('clv_fit_rounds'), coarse_points=7, coarse_step=1.0) }},
+
+final as (
+    select
+        search.p,
+        search.q,
+        search.spend_scale * search.q / search.p as v,
+        search.log_likelihood,
+        search.step as final_step,
+        totals.customer_count
+    from search_{{ var('clv_fit_rounds') }} as search
+    cross join (select sum(weight) as customer_count from repeat_values) as totals
+)
+
+select * from final
