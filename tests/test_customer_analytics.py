@@ -10,7 +10,14 @@ one true customer.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from test_btyd import (
+    Histories,
+    bgnbd_log_likelihood,
+    gamma_gamma_log_likelihood,
+    scipy_fit,
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +125,8 @@ def test_every_stated_churn_reason_is_a_true_churn_or_a_true_cancel(analytics):
                 assert won_back is not None, customer_id
 
 
-def test_inactivity_churn_never_precedes_the_true_last_purchase(analytics):
-    """Inactivity churn dates the churn the day after the last purchase: never before a day on
+def test_probability_alive_churn_never_precedes_the_true_last_purchase(analytics):
+    """P(alive) churn dates the churn the day after the last purchase: never before a day on
     which the true customer bought."""
     con = analytics
     inactive = rows(
@@ -128,12 +135,45 @@ def test_inactivity_churn_never_precedes_the_true_last_purchase(analytics):
         from w.marts.mart_customer_churn as c
         inner join matched as m using (customer_id)
         inner join truth_revenue as r using (true_customer_id)
-        where c.churn_status = 'churned' and c.churn_status_rule like 'no_purchase_%'
+        where c.churn_status = 'churned' and c.churn_status_rule like 'probability_alive_below_%'
             and r.entity <> 'credit_notes'
         group by c.customer_id, c.churned_date""",
     )
     assert inactive
     assert [row for row in inactive if row[1] <= row[2]] == []
+
+
+def test_fitted_clv_models_reach_the_scipy_maximum_on_the_world(analytics):
+    """The SQL fits on the world's buyers against scipy.optimize on the same histories: BG/NBD
+    parameters and log-likelihood agree; for Gamma-Gamma the log-likelihood does (on a small
+    world its maximum can lie at p -> infinity, where the parameters are not determined)."""
+    con = analytics
+    x, t_x, t, m, first = (
+        con.sql(
+            """select cast(frequency as double), cast(recency_days as double),
+                   cast(age_days as double), cast(average_repeat_purchase_amount as double),
+                   cast(first_purchase_amount as double)
+            from w.intermediate.int_analytics__customer_btyd"""
+        )
+        .fetchnumpy()
+        .values()
+    )
+    histories = Histories(x, t_x, t, m, first)
+    reference, log_likelihood = scipy_fit(
+        lambda z: bgnbd_log_likelihood(z, histories), np.log([1.0, 50.0, 1.0, 1.0])
+    )
+    r, alpha, a, b, fitted = rows(
+        con, "select r, alpha, a, b, log_likelihood from w.intermediate.int_analytics__bgnbd_fit"
+    )[0]
+    assert fitted == pytest.approx(log_likelihood, abs=1e-3)
+    np.testing.assert_allclose([r, alpha, a, b], reference, rtol=5e-3)
+    repeat = (x > 0) & (m > 0)
+    _, log_likelihood = scipy_fit(
+        lambda z: gamma_gamma_log_likelihood(z, x[repeat], m[repeat]),
+        np.log([1.0, 2.0, float(m[repeat].mean())]),
+    )
+    fitted = scalar(con, "select log_likelihood from w.intermediate.int_analytics__gamma_gamma_fit")
+    assert fitted == pytest.approx(log_likelihood, abs=1e-2)
 
 
 def test_complaints_before_churn_are_counted(analytics):

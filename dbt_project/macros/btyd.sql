@@ -59,13 +59,16 @@
       min_step (the differences need a step well above the rounding noise of a sum over
       customers). The Newton points make the search converge where a grid alone crawls: along
       the narrow ridges these likelihoods have (r with alpha, q with v).
+    Every log stays within +-max_log: where the likelihood is highest at an edge of the
+    parameter space (a Gamma-Gamma p -> infinity when a customer's values hardly vary, as in small samples), the search stops at the bound (e^10 = 22,026) instead of
+    wandering where the log-gamma differences lose their precision.
     Writes CTEs `<name>_0` .. `<name>_<rounds>`, the last being one row: ln_<parameter> and
     <parameter> for each parameter, step and log_likelihood.
     - start: a relation with one row of ln_<parameter> start values;
     - data: a relation with the likelihood's columns and `weight` (customers per row);
     - log_likelihood: one row's log-likelihood, in terms of the parameter and data columns. -#}
 {% macro grid_search_cte(name, parameters, start, data, log_likelihood, rounds,
-                         coarse_points=5, coarse_step=1.5, min_step=0.001) -%}
+                         coarse_points=5, coarse_step=1.5, min_step=0.001, max_log=10) -%}
 {{ name }}_coarse_grid as (
     {{ _grid_offsets(parameters, (coarse_points - 1) // 2) }}
 ),
@@ -92,11 +95,11 @@
     from {{ start }}
 ),
 
-{{ _grid_round(parameters, name ~ '_start', name ~ '_coarse_grid', data, log_likelihood, name ~ '_0', min_step) }}
+{{ _grid_round(parameters, name ~ '_start', name ~ '_coarse_grid', data, log_likelihood, name ~ '_0', min_step, max_log) }}
 {%- for round in range(1, rounds + 1) %},
 
 {{ _grid_round(parameters, name ~ '_' ~ (round - 1), name ~ '_fine_grid', data, log_likelihood,
-               name ~ '_' ~ round, min_step) }}
+               name ~ '_' ~ round, min_step, max_log) }}
 {%- endfor %}
 {%- endmacro %}
 
@@ -120,7 +123,7 @@
 {#- One round around `previous` (its centre and step, and `previous`_newton): the candidates,
     their log-likelihoods, the best of them with the next step (`result`), and the Newton point
     from this grid's differences (`result`_newton). -#}
-{% macro _grid_round(parameters, previous, grid, data, log_likelihood, result, min_step) -%}
+{% macro _grid_round(parameters, previous, grid, data, log_likelihood, result, min_step, max_log) -%}
 {%- set is_centre -%}
     {% for parameter in parameters %}grid.{{ parameter }}_offset = 0{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endset -%}
@@ -162,6 +165,7 @@
             exp(ln_{{ parameter }}) as {{ parameter }}{% if not loop.last %},{% endif %}
             {%- endfor %}
         from {{ result }}_candidates
+        where {% for parameter in parameters %}abs(ln_{{ parameter }}) <= {{ max_log }}{% if not loop.last %} and {% endif %}{% endfor %}
     ) as candidates
     cross join {{ data }}
     group by all
