@@ -195,6 +195,12 @@ class Identity(_Strict):
         "account of a contact or an account): records of one system and group are one customer "
         "(int_identity__links, rule group).",
     )
+    deduplicated: bool = Field(
+        default=False,
+        description="The system keeps one record per customer (it merges its own duplicates): "
+        "two of its records are never linked directly, and a record links to one of its records "
+        "at most, the best-scoring one if that record scores it best too (int_identity__links).",
+    )
 
     @property
     def columns(self) -> tuple[str, ...]:

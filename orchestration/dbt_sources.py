@@ -165,6 +165,7 @@ def identity_source(system: str, entity: Entity, live_system: str | None = None)
         "created_at_is_date": created_at.type == "date",
         "updated_at": entity.column(identity.updated_at).staged_name,
         "group_key": group_key,
+        "deduplicated": identity.deduplicated,
         "columns": {tag: c.staged_name for tag, c in entity.identity_columns().items()},
     }
 

@@ -190,7 +190,7 @@ def test_parameters_estimated_from_a_small_world_are_sane(loaded_world, tmp_path
     shutil.copytree(
         loaded_world.settings.data_dir, data_dir, ignore=shutil.ignore_patterns("dagster_home")
     )
-    vars_ = json.dumps({"identity_min_training_records": 500})
+    vars_ = json.dumps({"identity_min_training_records": 500, "identity_retrain": True})
     assert run_dbt(data_dir, "run", "--select", SCORING_MODELS, "--vars", vars_).success
     with duckdb.connect() as con:
         con.sql(f"attach '{data_dir / 'warehouse.duckdb'}' as w (read_only)")

@@ -108,6 +108,14 @@ def test_the_customer_like_entities_are_those_with_an_identity_block():
     cards = by_entity["pos", "loyalty_cards"]
     assert (cards["created_at"], cards["created_at_is_date"]) == ("issued_date", True)
     assert by_entity["support", "tickets"]["created_at"] == "opened_at"
+    # one record per customer in the master-data sources, not in contacts or tickets
+    assert {key for key, spec in by_entity.items() if spec["deduplicated"]} == {
+        ("crm", "accounts"),
+        ("erp", "customers"),
+        ("webshop", "users"),
+        ("subscriptions", "subscribers"),
+        ("pos", "loyalty_cards"),
+    }
 
 
 def test_an_unseen_tagged_source_gets_its_spec_from_the_contract(tmp_path):
@@ -125,6 +133,7 @@ def test_an_unseen_tagged_source_gets_its_spec_from_the_contract(tmp_path):
         "created_at_is_date": False,
         "updated_at": "updated_at",
         "group_key": None,
+        "deduplicated": False,
         "columns": {
             "given_name": "vorname",
             "family_name": "nachname",

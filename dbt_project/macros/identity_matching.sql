@@ -180,3 +180,13 @@
         else 0
     end as gamma_tax_id
 {%- endmacro %}
+
+{#- '<system>:<entity>' of the customer-like sources that keep one record per customer: their
+    contracts' identity blocks say `deduplicated: true`. -#}
+{% macro deduplicated_sources() -%}
+    {%- set keys = [] -%}
+    {%- for source in identity_sources() if source.deduplicated -%}
+        {%- do keys.append(source.system ~ ':' ~ source.entity) -%}
+    {%- endfor -%}
+    {{ return(keys | unique | list) }}
+{%- endmacro %}

@@ -14,6 +14,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": "account_id",
+        "deduplicated": true,
         "columns": {
             "company_name": "account_name",
             "tax_id": "tax_id",
@@ -32,6 +33,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": "account_id",
+        "deduplicated": true,
         "columns": {
             "company_name": "account_name",
             "tax_id": "tax_id",
@@ -50,6 +52,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": "account_id",
+        "deduplicated": false,
         "columns": {
             "given_name": "first_name",
             "family_name": "last_name",
@@ -74,6 +77,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": "account_id",
+        "deduplicated": false,
         "columns": {
             "given_name": "first_name",
             "family_name": "last_name",
@@ -98,6 +102,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": none,
+        "deduplicated": true,
         "columns": {
             "person_name": "customer_name",
             "email": "email",
@@ -121,6 +126,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": none,
+        "deduplicated": true,
         "columns": {
             "person_name": "customer_name",
             "email": "email",
@@ -144,6 +150,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": none,
+        "deduplicated": true,
         "columns": {
             "given_name": "first_name",
             "family_name": "last_name",
@@ -167,6 +174,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": none,
+        "deduplicated": true,
         "columns": {
             "person_name": "full_name",
             "email": "email",
@@ -185,6 +193,7 @@
         "created_at_is_date": true,
         "updated_at": "updated_at",
         "group_key": none,
+        "deduplicated": true,
         "columns": {
             "person_name": "holder_name",
             "email": "email",
@@ -206,6 +215,7 @@
         "created_at_is_date": false,
         "updated_at": "updated_at",
         "group_key": none,
+        "deduplicated": false,
         "columns": {
             "person_name": "requester_name",
             "email": "requester_email",

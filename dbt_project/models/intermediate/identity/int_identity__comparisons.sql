@@ -46,7 +46,7 @@ compared as (
         coalesce(l.group_key <> r.group_key, false) as has_other_group,
         l.system = r.system and l.entity = r.entity
             and {{ dbt.concat(['l.system', "':'", 'l.entity']) }} in (
-                {%- for source in var('identity_deduplicated_sources') %}
+                {%- for source in deduplicated_sources() %}
                 '{{ source }}'{% if not loop.last %}, {% endif %}
                 {%- endfor %}) as is_same_deduplicated_source
     from pairs

@@ -12,7 +12,7 @@ scores as (select * from {{ ref('int_identity__pair_scores') }}),
 overrides as (select * from {{ ref('identity_overrides') }}),
 
 {% set deduplicated = "(" ~ dbt.concat(['{side}.system', "':'", '{side}.entity']) ~ " in ('"
-    ~ var('identity_deduplicated_sources') | join("', '") ~ "'))" %}
+    ~ deduplicated_sources() | join("', '") ~ "'))" %}
 
 forced_apart as (
     select record_key, other_record_key from overrides where decision = 'non_match'
@@ -20,16 +20,22 @@ forced_apart as (
     select other_record_key, record_key from overrides where decision = 'non_match'
 ),
 
-accepted as (
-    select scores.record_key_l, scores.record_key_r, scores.match_probability
+{#- the pairs no constraint or forced non-match keeps apart -#}
+allowed as (
+    select scores.*
     from scores
-    where scores.match_probability >= {{ var('identity_match_threshold') }}
-        and not scores.has_conflict
+    where not scores.has_conflict
         and not exists (
             select 1 from forced_apart
             where forced_apart.record_key = scores.record_key_l
                 and forced_apart.other_record_key = scores.record_key_r
         )
+),
+
+accepted as (
+    select record_key_l, record_key_r, match_probability
+    from allowed
+    where match_probability >= {{ var('identity_match_threshold') }}
 ),
 
 {#- both directions, with the system and entity of each end -#}
@@ -70,18 +76,13 @@ mutual_best as (
 {#- A tax id is a legal identifier: two business records sharing one are one legal entity,
     however few businesses there are to estimate its weight from -#}
 tax_id_links as (
-    select scores.record_key_l as record_key, scores.record_key_r as linked_record_key
-    from scores
-    where scores.is_business and scores.gamma_tax_id = 1 and not scores.has_conflict
+    select allowed.record_key_l as record_key, allowed.record_key_r as linked_record_key
+    from allowed
+    where allowed.is_business and allowed.gamma_tax_id = 1
         and not exists (
             select 1 from mutual_best
-            where mutual_best.record_key = scores.record_key_l
-                and mutual_best.linked_record_key = scores.record_key_r
-        )
-        and not exists (
-            select 1 from forced_apart
-            where forced_apart.record_key = scores.record_key_l
-                and forced_apart.other_record_key = scores.record_key_r
+            where mutual_best.record_key = allowed.record_key_l
+                and mutual_best.linked_record_key = allowed.record_key_r
         )
 ),
 
