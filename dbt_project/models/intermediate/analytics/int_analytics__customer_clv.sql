@@ -126,7 +126,8 @@ predicted as (
     from btyd
     inner join per_age on btyd.frequency = per_age.x and btyd.age_days = per_age.t
     cross join bgnbd
-    cross join gamma_gamma
+    {#- no fit without repeat buyers: the value and the CLV are then unknown, the buyers stay #}
+    left join gamma_gamma on 1 = 1
 ),
 
 final as (
