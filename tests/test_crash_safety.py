@@ -133,7 +133,7 @@ def _state(data_dir: Path) -> dict[str, object]:
 def _leftovers(data_dir: Path) -> list[str]:
     return [
         p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*")
-        if ".tmp" in p.name and "duckdb_tmp" not in p.as_posix()
+        if ".tmp" in p.name and "warehouse.duckdb.tmp" not in p.as_posix()
         and not p.relative_to(data_dir).as_posix().startswith(("landing", "dagster_home"))
     ]  # fmt: skip
 
