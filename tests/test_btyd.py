@@ -90,13 +90,17 @@ def gamma_gamma_log_likelihood(log_parameters: np.ndarray, x: np.ndarray, m: np.
 def scipy_fit(
     log_likelihood: Callable[[np.ndarray], float], start: np.ndarray
 ) -> tuple[np.ndarray, float]:
-    result = minimize(
-        lambda z: -log_likelihood(z),
-        start,
-        method="Nelder-Mead",
-        options={"maxiter": 20_000, "xatol": 1e-9, "fatol": 1e-9},
-    )
-    assert result.success, result.message
+    """Nelder-Mead on the logs, restarted once from its result (a simplex can stall on the
+    likelihoods' ridges)."""
+    for _ in range(2):
+        result = minimize(
+            lambda z: -log_likelihood(z),
+            start,
+            method="Nelder-Mead",
+            options={"maxiter": 20_000, "xatol": 1e-8, "fatol": 1e-6},
+        )
+        assert result.success, result.message
+        start = result.x
     return np.exp(result.x), -result.fun
 
 

@@ -55,13 +55,16 @@
     - then each of `rounds` rounds evaluates the 3^k grid at -step, 0, +step around the best
       point so far, plus the Newton point of the previous round (the maximum of the quadratic
       whose gradient and Hessian are the central differences on the previous grid), and moves
-      to the best of them. The step halves when the centre or the Newton point wins, down to
-      min_step (the differences need a step well above the rounding noise of a sum over
-      customers). The Newton points make the search converge where a grid alone crawls: along
-      the narrow ridges these likelihoods have (r with alpha, q with v).
+      to the best of them. The step halves when the centre wins and follows the distance moved
+      when the Newton point wins, down to min_step (the differences need a step well above the
+      rounding noise of a sum over customers). The Newton points make the search converge
+      where a grid alone crawls: along the narrow ridges these likelihoods have.
     Every log stays within +-max_log: where the likelihood is highest at an edge of the
-    parameter space (a Gamma-Gamma p -> infinity when a customer's values hardly vary, as in small samples), the search stops at the bound (e^10 = 22,026) instead of
-    wandering where the log-gamma differences lose their precision.
+    parameter space (a Gamma-Gamma p -> infinity when a customer's values hardly vary, as in
+    small samples), the search stops at the bound (e^10 = 22,026) instead of wandering where the
+    log-gamma differences lose their precision.
+    Each CTE reads the one before it once, so an engine that inlines CTEs (Spark) plans a chain
+    as long as the rounds, not a tree that doubles with each round.
     Writes CTEs `<name>_0` .. `<name>_<rounds>`, the last being one row: ln_<parameter> and
     <parameter> for each parameter, step and log_likelihood.
     - start: a relation with one row of ln_<parameter> start values;
@@ -81,17 +84,10 @@
     select
         {%- for parameter in parameters %}
         ln_{{ parameter }},
+        cast(null as double) as newton_ln_{{ parameter }},
         {%- endfor %}
+        cast(null as double) as newton_distance,
         cast({{ coarse_step }} as double) as step
-    from {{ start }}
-),
-
-{{ name }}_start_newton as (
-    select
-        {%- for parameter in parameters %}
-        cast(null as double) as ln_{{ parameter }},
-        {%- endfor %}
-        cast(null as double) as distance
     from {{ start }}
 ),
 
@@ -103,12 +99,14 @@
 {%- endfor %}
 {%- endmacro %}
 
-{#- Every combination of -half .. half steps in each parameter. -#}
+{#- Every combination of -half .. half steps in each parameter, and one more row standing for
+    the Newton point (null offsets). -#}
 {% macro _grid_offsets(parameters, half) -%}
     select
         {%- for parameter in parameters %}
-        offset_{{ loop.index }}.step_count as {{ parameter }}_offset{% if not loop.last %},{% endif %}
+        offset_{{ loop.index }}.step_count as {{ parameter }}_offset,
         {%- endfor %}
+        false as is_newton
     from
         {%- for parameter in parameters %}
         (
@@ -118,40 +116,34 @@
         ) as offset_{{ loop.index }}
         {%- if not loop.last %} cross join{% endif %}
         {%- endfor %}
-{%- endmacro %}
-
-{#- One round around `previous` (its centre and step, and `previous`_newton): the candidates,
-    their log-likelihoods, the best of them with the next step (`result`), and the Newton point
-    from this grid's differences (`result`_newton). -#}
-{% macro _grid_round(parameters, previous, grid, data, log_likelihood, result, min_step, max_log) -%}
-{%- set is_centre -%}
-    {% for parameter in parameters %}grid.{{ parameter }}_offset = 0{% if not loop.last %} and {% endif %}{% endfor %}
-{%- endset -%}
-{{ result }}_candidates as (
-    select
-        {%- for parameter in parameters %}
-        previous.ln_{{ parameter }} + grid.{{ parameter }}_offset * previous.step as ln_{{ parameter }},
-        grid.{{ parameter }}_offset,
-        {%- endfor %}
-        previous.step,
-        {{ is_centre }} as is_centre,
-        false as is_newton,
-        cast(null as double) as newton_distance
-    from {{ previous }} as previous
-    cross join {{ grid }} as grid
     union all
     select
         {%- for parameter in parameters %}
-        newton.ln_{{ parameter }},
         cast(null as {{ dbt.type_int() }}),
         {%- endfor %}
-        previous.step,
-        false,
-        true,
-        newton.distance
+        true
+{%- endmacro %}
+
+{#- One round from the state `previous` (centre, step, Newton point): the candidates, their
+    log-likelihoods, the best of them and the differences around the centre in one pass, and
+    the next state `result`. -#}
+{% macro _grid_round(parameters, previous, grid, data, log_likelihood, result, min_step, max_log) -%}
+{%- set k = parameters | length -%}
+{{ result }}_candidates as (
+    select
+        {%- for parameter in parameters %}
+        case when grid.is_newton then previous.newton_ln_{{ parameter }}
+            else previous.ln_{{ parameter }} + grid.{{ parameter }}_offset * previous.step
+        end as ln_{{ parameter }},
+        grid.{{ parameter }}_offset,
+        {%- endfor %}
+        grid.is_newton,
+        {% for parameter in parameters %}coalesce(grid.{{ parameter }}_offset = 0, false){% if not loop.last %} and {% endif %}{% endfor %} as is_centre,
+        previous.newton_distance,
+        previous.step
     from {{ previous }} as previous
-    cross join {{ previous }}_newton as newton
-    where newton.ln_{{ parameters[0] }} is not null
+    cross join {{ grid }} as grid
+    where not (grid.is_newton and previous.newton_ln_{{ parameters[0] }} is null)
 ),
 
 {{ result }}_evaluated as (
@@ -171,38 +163,26 @@
     group by all
 ),
 
-{{ result }} as (
+{#- the centre wins ties, so a flat likelihood shrinks the step instead of wandering -#}
+{{ result }}_ranked as (
     select
-        {%- for parameter in parameters %}
-        ln_{{ parameter }}, {{ parameter }},
-        {%- endfor %}
-        case
-            when is_centre then greatest(step / 2, {{ min_step }})
-            when is_newton then greatest(least(step, newton_distance), {{ min_step }})
-            else step
-        end as step,
-        log_likelihood
+        *,
+        row_number() over (
+            order by case when isnan(log_likelihood) then 1 else 0 end, log_likelihood desc,
+                is_centre desc, is_newton desc
+                {%- for parameter in parameters %}, ln_{{ parameter }}{% endfor %}) as rank_number
     from {{ result }}_evaluated
-    where not isnan(log_likelihood)
-    {#- the centre wins ties, so a flat likelihood shrinks the step instead of wandering -#}
-    order by log_likelihood desc, is_centre desc, is_newton desc
-        {%- for parameter in parameters %}, ln_{{ parameter }}{% endfor %}
-    limit 1
 ),
 
-{{ _newton_point(parameters, result) }}
-{%- endmacro %}
-
-{#- The Newton point x0 - H^-1 g of one round's grid around x0 (step h): g and H by central
-    differences of the log-likelihoods at 0 and +-1 steps, the system solved by Cramer's rule;
-    null when H is singular; the winner's distance sets the next step. -#}
-{% macro _newton_point(parameters, result) -%}
-{%- set k = parameters | length -%}
-{{ result }}_differences as (
+{{ result }}_summary as (
     select
         {%- for parameter in parameters %}
-        max(case when {{ _at(parameters, {}) }} then ln_{{ parameter }} end) as centre_ln_{{ parameter }},
+        max(case when rank_number = 1 then ln_{{ parameter }} end) as ln_{{ parameter }},
+        max(case when is_centre then ln_{{ parameter }} end) as centre_ln_{{ parameter }},
         {%- endfor %}
+        max(case when rank_number = 1 then log_likelihood end) as log_likelihood,
+        max(case when rank_number = 1 and is_centre then 1 else 0 end) = 1 as is_centre_best,
+        max(case when rank_number = 1 and is_newton then newton_distance end) as best_newton_distance,
         max(step) as step,
         {%- for i in range(k) %}
         (max(case when {{ _at(parameters, {i: 1}) }} then log_likelihood end)
@@ -210,7 +190,7 @@
         {%- for j in range(i, k) %}
         {%- if i == j %}
         (max(case when {{ _at(parameters, {i: 1}) }} then log_likelihood end)
-         - 2 * max(case when {{ _at(parameters, {}) }} then log_likelihood end)
+         - 2 * max(case when is_centre then log_likelihood end)
          + max(case when {{ _at(parameters, {i: -1}) }} then log_likelihood end)) / (max(step) * max(step)) as h_{{ i }}_{{ j }}
         {%- else %}
         (max(case when {{ _at(parameters, {i: 1, j: 1}) }} then log_likelihood end)
@@ -220,8 +200,7 @@
         {%- endif %}{% if not (loop.last and i == k - 1) %},{% endif %}
         {%- endfor %}
         {%- endfor %}
-    from {{ result }}_evaluated
-    where not is_newton
+    from {{ result }}_ranked
 ),
 
 {%- set hessian = [] %}
@@ -233,31 +212,36 @@
     {%- do hessian.append(row) %}
 {%- endfor %}
 
-{{ result }}_newton_step as (
+{#- The Newton point x0 - H^-1 g around the centre x0, H solved by Cramer's rule (null when
+    singular), within a trust region of two steps in each log, so a poor quadratic far from the
+    maximum cannot throw the search where floating-point error dominates. -#}
+{{ result }} as (
     select
         {%- for parameter in parameters %}
-        {%- set i = loop.index0 %}
-        {%- set replaced = [] %}
-        {%- for row in hessian %}
-            {%- set new_row = row[:i] + ['(-g_' ~ loop.index0 ~ ')'] + row[i + 1:] %}
-            {%- do replaced.append(new_row) %}
+        ln_{{ parameter }},
+        exp(ln_{{ parameter }}) as {{ parameter }},
+        centre_ln_{{ parameter }} + greatest(-2 * step, least(2 * step, delta_{{ parameter }})) as newton_ln_{{ parameter }},
         {%- endfor %}
-        centre_ln_{{ parameter }},
-        ({{ _determinant(replaced) }}) / nullif({{ _determinant(hessian) }}, 0) as delta_{{ parameter }},
-        {%- endfor %}
-        step
-    from {{ result }}_differences
-),
-
-{#- a trust region: at most two steps in each log, so a poor quadratic fit far from the maximum
-    cannot throw the search where the likelihood's floating-point error dominates -#}
-{{ result }}_newton as (
-    select
-        {%- for parameter in parameters %}
-        centre_ln_{{ parameter }} + greatest(-2 * step, least(2 * step, delta_{{ parameter }})) as ln_{{ parameter }},
-        {%- endfor %}
-        least(2 * step, greatest({% for parameter in parameters %}abs(delta_{{ parameter }}){% if not loop.last %}, {% endif %}{% endfor %})) as distance
-    from {{ result }}_newton_step
+        least(2 * step, greatest({% for parameter in parameters %}abs(delta_{{ parameter }}){% if not loop.last %}, {% endif %}{% endfor %})) as newton_distance,
+        case
+            when is_centre_best then greatest(step / 2, {{ min_step }})
+            when best_newton_distance is not null then greatest(least(step, best_newton_distance), {{ min_step }})
+            else step
+        end as step,
+        log_likelihood
+    from (
+        select
+            *,
+            {%- for parameter in parameters %}
+            {%- set i = loop.index0 %}
+            {%- set replaced = [] %}
+            {%- for row in hessian %}
+                {%- do replaced.append(row[:i] + ['(-g_' ~ loop.index0 ~ ')'] + row[i + 1:]) %}
+            {%- endfor %}
+            ({{ _determinant(replaced) }}) / nullif({{ _determinant(hessian) }}, 0) as delta_{{ parameter }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        from {{ result }}_summary
+    ) as solved
 )
 {%- endmacro %}
 
