@@ -1,7 +1,9 @@
 {#- Blocking: the pairs of source records worth comparing, those sharing at least one blocking
     key (the name-and-postcode rules also pair typos in one name part). Without blocking a million records make 5 * 10^11 pairs; with it the pairs grow about
     linearly. A key held by more than `identity_max_block_records` records (a placeholder
-    value, a very common name) is skipped and the records fall back on their other keys.
+    value, a very common name) is skipped and the records fall back on their other keys; a
+    given or family name with a postcode has a lower cap, `identity_partial_name_max_records`,
+    since a postcode's addresses are fixed while its records grow with the customers.
     Persons are compared with persons and businesses with businesses: a contact joins its
     company through the CRM account, not by resemblance.
     Incremental: a build pairs only the records resolved since its last build (new or changed)
@@ -34,35 +36,56 @@ with features as (select * from {{ ref('int_identity__record_features') }}),
 
 keyed as (
     {% for rule, key in blocking_rules.items() %}
-    select record_key, is_business, '{{ rule }}' as blocking_rule, {{ key }} as block_key
+    select record_key, is_business, resolved_at, '{{ rule }}' as blocking_rule, {{ key }} as block_key
     from features
     where {{ key }} is not null
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
+{% if is_incremental() %}
+{#- incrementally, only the blocks holding a record resolved since the last build -#}
+resolved_blocks as (
+    select distinct blocking_rule, block_key
+    from keyed
+    where {{ resolved_since_last_build('resolved_at') }}
+),
+
+blocked as (
+    select keyed.*
+    from keyed
+    inner join resolved_blocks
+        on keyed.blocking_rule = resolved_blocks.blocking_rule
+        and keyed.block_key = resolved_blocks.block_key
+),
+{% else %}
+blocked as (
+    select * from keyed
+),
+{% endif %}
+
 block_sizes as (
     select blocking_rule, block_key, count(*) as block_records
-    from keyed
+    from blocked
     group by blocking_rule, block_key
 ),
 
 usable as (
-    select keyed.*
-    from keyed
+    select blocked.*
+    from blocked
     inner join block_sizes
-        on keyed.blocking_rule = block_sizes.blocking_rule and keyed.block_key = block_sizes.block_key
-    where block_sizes.block_records between 2 and case keyed.blocking_rule
-        when 'rare_full_name' then {{ var('identity_rare_name_max_records') }}
+        on blocked.blocking_rule = block_sizes.blocking_rule and blocked.block_key = block_sizes.block_key
+    where block_sizes.block_records between 2 and case
+        when blocked.blocking_rule = 'rare_full_name' then {{ var('identity_rare_name_max_records') }}
+        when blocked.blocking_rule in ('given_name_and_postcode', 'family_name_and_postcode')
+            then {{ var('identity_partial_name_max_records') }}
         else {{ var('identity_max_block_records') }} end
 ),
 
 {% if is_incremental() %}
 resolved as (
-    select usable.*
-    from usable
-    inner join features on usable.record_key = features.record_key
-    where {{ resolved_since_last_build('features.resolved_at') }}
+    select * from usable
+    where {{ resolved_since_last_build('resolved_at') }}
 ),
 {% endif %}
 
