@@ -28,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -37,6 +38,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA = "cdw_bench_extraction"
 INVOICES_PER_CUSTOMER = 10
+TABLES = ("accounts", "invoices")
 TARGET_SHARE = 0.5  # the target: at least half of COPY's rows/s
 
 
@@ -132,11 +134,14 @@ def entities() -> dict:
 # --------------------------------------------------------------------------- children
 
 
-def child_extract(table: str, data_dir: Path) -> dict:
+def child_extract(table: str, data_dir: Path, connections: int | None) -> dict:
     import adbc_driver_postgresql.dbapi  # noqa: F401 - imported before the clock, like psycopg2
 
+    from orchestration import extract
     from orchestration.extract import extract_entity
     from orchestration.settings import Settings
+
+    extract.PG_CONNECTIONS = connections
 
     contract, entity = entities()[table]
     started = time.perf_counter()
@@ -145,7 +150,13 @@ def child_extract(table: str, data_dir: Path) -> dict:
     )
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in result.files)
-    return {"rows": result.rows, "work_s": seconds, "files": len(result.files), "bytes": size}
+    return {
+        "rows": result.rows,
+        "work_s": seconds,
+        "files": len(result.files),
+        "bytes": size,
+        "connections": extract.pg_connections(),
+    }
 
 
 def child_copy(table: str) -> dict:
@@ -179,17 +190,24 @@ class _CountingSink:
 # --------------------------------------------------------------------------- run
 
 
-def run(customers: int, work_dir: Path, results_dir: Path) -> Path:
+def run(
+    customers: int,
+    work_dir: Path,
+    results_dir: Path,
+    tables: Sequence[str] = TABLES,
+    connections: int | None = None,
+) -> Path:
     counts = build_tables(customers)
     work_dir.mkdir(parents=True, exist_ok=True)
     measured: dict[str, dict] = {}
-    for table in ("accounts", "invoices"):
+    for table in tables:
         for phase in ("copy", "extract"):
             data_dir = Path(tempfile.mkdtemp(prefix=f"{table}-{phase}-", dir=work_dir))
             result_file = data_dir / "result.json"
             child = run_child(
                 [sys.executable, "-m", "benchmarks.extraction", "--child", phase, "--table", table,
-                 "--data-dir", str(data_dir), "--result-file", str(result_file)],
+                 "--data-dir", str(data_dir), "--result-file", str(result_file),
+                 *(["--connections", str(connections)] if connections else [])],
                 env={**os.environ}, cwd=PROJECT_DIR, result_file=result_file,
                 log_file=data_dir / "log.txt",
             )  # fmt: skip
@@ -211,7 +229,7 @@ def run(customers: int, work_dir: Path, results_dir: Path) -> Path:
         "phases": measured,
         "share_of_copy": {
             t: measured[f"{t}.extract"]["rows_per_s"] / measured[f"{t}.copy"]["rows_per_s"]
-            for t in ("accounts", "invoices")
+            for t in tables
         },
         "target_share": TARGET_SHARE,
     }
@@ -236,9 +254,10 @@ def render(document: dict) -> str:
         )
     for table, share in document["share_of_copy"].items():
         verdict = "meets" if share >= document["target_share"] else "below"
+        connections = document["phases"][f"{table}.extract"]["connections"]
         lines.append(
             f"{table}: extraction = {share:.0%} of COPY's rows/s ({verdict} the "
-            f"{document['target_share']:.0%} target)"
+            f"{document['target_share']:.0%} target), {connections} connection(s)"
         )
     return "\n".join(lines)
 
@@ -248,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--tables", nargs="+", choices=TABLES, default=list(TABLES))
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=None,
+        help="PostgreSQL connections per extraction (default: the extractor's choice)",
+    )
     parser.add_argument("--child", choices=("extract", "copy"), help=argparse.SUPPRESS)
     parser.add_argument("--table", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
@@ -255,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         out = (
-            child_extract(args.table, args.data_dir)
+            child_extract(args.table, args.data_dir, args.connections)
             if args.child == "extract"
             else child_copy(args.table)
         )
@@ -263,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data_root = Path(os.environ.get("CDW_DATA_DIR", PROJECT_DIR / "data")) / "bench"
     work_dir = args.work_dir or data_root / "extraction"
-    path = run(args.customers, work_dir.resolve(), args.results_dir)
+    path = run(args.customers, work_dir.resolve(), args.results_dir, args.tables, args.connections)
     print(f"results: {path}")
     return 0
 

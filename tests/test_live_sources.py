@@ -11,6 +11,7 @@ import itertools
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,6 +90,15 @@ def mysql() -> Iterator[LiveDb]:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE {database}")
         admin.close()
+
+
+@pytest.fixture(params=[1, 3], ids=["one connection", "three connections"])
+def connections(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """PostgreSQL read over one connection, or over three sharing one exported snapshot (what a
+    large table gets; forced here on the small world's tables)."""
+    monkeypatch.setattr(extract, "PG_CONNECTIONS", request.param)
+    monkeypatch.setattr(extract, "PG_PARALLEL_MIN_BYTES", 0)
+    return request.param
 
 
 @pytest.fixture
@@ -177,19 +187,31 @@ def _database(db: LiveDb, contract: SystemContract, entity_name: str) -> dict[st
     }
 
 
-def _kill_extraction(db: LiveDb) -> None:
-    """pg_terminate_backend on the extraction's connection, from a second connection."""
+def _kill_extraction(db: LiveDb, connections: int) -> None:
+    """Once all `connections` of the extraction are reading (their query the COPY of a range;
+    the driver also opens a short-lived connection of its own while connecting), from a second
+    connection pg_terminate_backend on the newest of them: the only one, or the last to join."""
     schema = db.url.rsplit("application_name=", 1)[1]
+    readers = (
+        "FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid() "
+        "AND query LIKE 'COPY %%'"
+    )
     killer = serve_db.connect_pg(PG_ADMIN_URL)
+    killer.autocommit = True  # pg_stat_activity is read once per transaction: a fresh one a poll
     try:
         with killer.cursor() as cur:
+            for _ in range(100):  # the other ranges' readers may still be connecting
+                cur.execute(f"SELECT count(*) {readers}", (schema,))
+                if cur.fetchone()[0] == connections:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError(f"the extraction never had {connections} readers")
             cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s AND pid <> pg_backend_pid()",
+                f"SELECT pg_terminate_backend(pid) {readers} ORDER BY backend_start DESC LIMIT 1",
                 (schema,),
             )
             assert [row[0] for row in cur.fetchall()] == [True]
-        killer.commit()
     finally:
         killer.close()
 
@@ -198,7 +220,11 @@ def _kill_extraction(db: LiveDb) -> None:
 
 
 def test_postgres_full_then_incremental_loads_equal_the_database(
-    simulated_world: Settings, settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch
+    simulated_world: Settings,
+    settings: Settings,
+    pg: LiveDb,
+    monkeypatch: pytest.MonkeyPatch,
+    connections: int,
 ) -> None:
     deleted = _serve_days(simulated_world, pg, None, lambda day: _load(settings, CRM, pg, day))
     days = _days(simulated_world)
@@ -264,21 +290,34 @@ def test_a_crash_after_the_raw_write_re_extracts_and_stays_exact(
 
 
 def test_a_connection_killed_mid_extraction_then_a_rerun_loses_and_duplicates_nothing(
-    simulated_world: Settings, settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch
+    simulated_world: Settings,
+    settings: Settings,
+    pg: LiveDb,
+    monkeypatch: pytest.MonkeyPatch,
+    connections: int,
 ) -> None:
     _serve_first_day(simulated_world, pg)
     day = TODAY  # changes made now (updated_at = now()) belong to today's load
     entity = CRM.entity("contacts")
-    monkeypatch.setattr(extract, "PG_BATCH_BYTES", 2048)  # several batches from a small table
+    # many batches from a small table: more per range than the readers' queue holds, so no
+    # reader can have finished (and committed) when the first batch triggers the kill
+    monkeypatch.setattr(extract, "PG_BATCH_BYTES", 512)
     batches: list[int] = []
+
+    killed: list[BaseException | None] = []
 
     def kill_on_first_batch(rows: int) -> None:
         batches.append(rows)
         if len(batches) == 1:
-            _kill_extraction(pg)
+            try:
+                _kill_extraction(pg, connections)
+                killed.append(None)
+            except BaseException as exc:  # the extraction would report it as its own failure
+                killed.append(exc)
 
     with pytest.raises(ExtractError, match="watermark was not advanced") as failure:
         load_live_partition(settings, CRM, entity, day, url=pg.url, on_batch=kill_on_first_batch)
+    assert killed == [None]  # every range's reader was open, and one of them was killed
     assert "postgresql://" not in str(failure.value).replace("postgresql://postgres@", "")
     folder = settings.landing_dir / "crm_live" / day.isoformat()
     assert [p.name for p in folder.iterdir()] == []  # nothing landed, no hidden part left
@@ -293,7 +332,11 @@ def test_a_connection_killed_mid_extraction_then_a_rerun_loses_and_duplicates_no
 
 
 def test_rows_updated_during_an_extraction_are_picked_up_next_time(
-    simulated_world: Settings, settings: Settings, pg: LiveDb, monkeypatch: pytest.MonkeyPatch
+    simulated_world: Settings,
+    settings: Settings,
+    pg: LiveDb,
+    monkeypatch: pytest.MonkeyPatch,
+    connections: int,
 ) -> None:
     _serve_first_day(simulated_world, pg)
     day = TODAY  # changes made now (updated_at = now()) belong to today's load
