@@ -20,3 +20,15 @@
 {% macro duckdb__distinct_list(column) -%}
     string_agg(distinct {{ column }}, ',' order by {{ column }})
 {%- endmacro %}
+
+{#- A 64-bit hash of `column` as a decimal(38, 0), to sum without overflow (an order-insensitive
+    fingerprint of a set). -#}
+{% macro numeric_hash(column) -%}
+    {{ return(adapter.dispatch('numeric_hash')(column)) }}
+{%- endmacro %}
+{% macro default__numeric_hash(column) -%}
+    cast(xxhash64({{ column }}) as decimal(38, 0))
+{%- endmacro %}
+{% macro duckdb__numeric_hash(column) -%}
+    cast(hash({{ column }}) as decimal(38, 0))
+{%- endmacro %}
