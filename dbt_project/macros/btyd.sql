@@ -12,10 +12,10 @@
     brought back to x by ln Γ(x) = ln Γ(x + 6) - ln(x (x + 1) ... (x + 5)). -#}
 {% macro default__log_gamma(x) -%}
     {%- set z = '((' ~ x ~ ') + 6)' -%}
-    ({{ z }} - 0.5) * ln({{ z }}) - {{ z }} + 0.91893853320467274
+    (({{ z }} - 0.5) * ln({{ z }}) - {{ z }} + 0.91893853320467274
         + 1 / (12 * {{ z }}) - 1 / (360 * power({{ z }}, 3)) + 1 / (1260 * power({{ z }}, 5))
         - 1 / (1680 * power({{ z }}, 7))
-        - ln(({{ x }}) * (({{ x }}) + 1) * (({{ x }}) + 2) * (({{ x }}) + 3) * (({{ x }}) + 4) * (({{ x }}) + 5))
+        - ln(({{ x }}) * (({{ x }}) + 1) * (({{ x }}) + 2) * (({{ x }}) + 3) * (({{ x }}) + 4) * (({{ x }}) + 5)))
 {%- endmacro %}
 
 {#- Log-likelihood of one customer's history under BG/NBD (Fader, Hardie and Lee 2005, eq. 6):
