@@ -496,3 +496,30 @@ def test_a_live_contract_is_validated(tmp_path: Path, change: dict, message: str
     path.write_text(yaml.safe_dump(document))
     with pytest.raises(ContractError, match=re.escape(message)):
         load_contract(path)
+
+
+@pytest.mark.parametrize(
+    ("original", "changed", "message"),
+    [
+        ("live_form_of: crm", "live_form_of: sales", "no such system"),
+        ("      - {name: street, type: string, tags: [address, pii], "
+         'description: "Street and house number."}\n', "", "needs column 'street'"),
+        ("name: date_of_birth, type: date, staged_as: birth_date",
+         "name: date_of_birth, type: date", "needs column 'date_of_birth'"),
+        ("identity: {trust_rank: 1, group_key: account_id}", "identity: {trust_rank: 3}",
+         "identity block of its file twin"),
+    ],
+)  # fmt: skip
+def test_a_live_form_must_be_indistinguishable_from_its_file_twin(
+    tmp_path: Path, original: str, changed: str, message: str
+) -> None:
+    from orchestration.contracts import ContractError, load_contracts
+    from orchestration.dbt_sources import check_live_forms
+
+    text = (LIVE_CONTRACTS_DIR / "crm_live.yml").read_text(encoding="utf-8")
+    assert original in text
+    path = tmp_path / "crm_live.yml"
+    path.write_text(text.replace(original, changed), encoding="utf-8")
+    check_live_forms(load_contracts(), [CRM])  # the committed one passes
+    with pytest.raises(ContractError, match=re.escape(message)):
+        check_live_forms(load_contracts(), [load_contract(path)])
