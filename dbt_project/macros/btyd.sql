@@ -18,6 +18,23 @@
         - ln(({{ x }}) * (({{ x }}) + 1) * (({{ x }}) + 2) * (({{ x }}) + 3) * (({{ x }}) + 4) * (({{ x }}) + 5)))
 {%- endmacro %}
 
+{#- Pre-hooks for a fit model on Spark: the search is one query whose plan is 100+ levels deep,
+    which Spark's analyzer resolves only with more than its default 100 iterations, and whose
+    constraint propagation grows with the depth until the driver runs out of memory (2 GB). The
+    settings stay on for the session: resetting them after one fit could pull them from under
+    the other, planned at the same time in another thread. None elsewhere. -#}
+{% macro deep_query_hooks() -%}
+    {{ return(adapter.dispatch('deep_query_hooks')()) }}
+{%- endmacro %}
+{% macro default__deep_query_hooks() -%}
+    {{ return([]) }}
+{%- endmacro %}
+{% macro spark__deep_query_hooks() -%}
+    {{ return([
+        'set spark.sql.analyzer.maxIterations=1000',
+        'set spark.sql.constraintPropagation.enabled=false']) }}
+{%- endmacro %}
+
 {#- Log-likelihood of one customer's history under BG/NBD (Fader, Hardie and Lee 2005, eq. 6):
     x repeat purchases, the last at t_x, observed for t since the first purchase. ln of the sum
     of the "still alive at t" and "dropped out after the last purchase" terms is taken as

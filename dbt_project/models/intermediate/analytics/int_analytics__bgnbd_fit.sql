@@ -5,6 +5,7 @@
     likelihood term, weighted by their number; the grid search (macros/btyd.sql) runs
     var clv_fit_rounds rounds from r = 1, a = 0.5, b = 1 and alpha = the mean days per purchase
     (the rate's mean r / alpha is then the observed one). One row. -#}
+{{ config(pre_hook=deep_query_hooks()) }}
 with btyd as (select * from {{ ref('int_analytics__customer_btyd') }}),
 
 histories as (

@@ -6,6 +6,7 @@
     p and v would crawl along it. Customers with the same (x, m) share one likelihood term; the
     grid search (macros/btyd.sql) starts from p = 1, q = 2 and p v = the mean repeat value (the
     model's mean p v / (q - 1) is then the observed one). One row. -#}
+{{ config(pre_hook=deep_query_hooks()) }}
 with btyd as (select * from {{ ref('int_analytics__customer_btyd') }}),
 
 repeat_values as (
