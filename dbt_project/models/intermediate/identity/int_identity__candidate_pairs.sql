@@ -1,9 +1,9 @@
 {#- Blocking: the pairs of source records worth comparing, those sharing at least one blocking
     key (the name-and-postcode rules also pair typos in one name part). Without blocking a million records make 5 * 10^11 pairs; with it the pairs grow about
-    linearly. A key held by more than `identity_max_block_records` records (a placeholder
-    value, a very common name) is skipped and the records fall back on their other keys; a
-    given or family name with a postcode has a lower cap, `identity_partial_name_max_records`,
-    since a postcode's addresses are fixed while its records grow with the customers.
+    linearly. A key held by more records than var identity_max_block_records allows for its
+    rule (a placeholder value, a very common name) is skipped and the records fall back on
+    their other keys. A given or family name with a postcode has a low cap: a postcode's
+    addresses are fixed while its records grow with the customers.
     Persons are compared with persons and businesses with businesses: a contact joins its
     company through the CRM account, not by resemblance.
     Incremental: a build pairs only the records resolved since its last build (new or changed)
@@ -21,6 +21,7 @@
 ) }}
 with features as (select * from {{ ref('int_identity__record_features') }}),
 
+{% set block_caps = var('identity_max_block_records') %}
 {% set blocking_rules = {
     'email': 'email_key',
     'phone': 'phone',
@@ -75,11 +76,11 @@ usable as (
     from blocked
     inner join block_sizes
         on blocked.blocking_rule = block_sizes.blocking_rule and blocked.block_key = block_sizes.block_key
-    where block_sizes.block_records between 2 and case
-        when blocked.blocking_rule = 'rare_full_name' then {{ var('identity_rare_name_max_records') }}
-        when blocked.blocking_rule in ('given_name_and_postcode', 'family_name_and_postcode')
-            then {{ var('identity_partial_name_max_records') }}
-        else {{ var('identity_max_block_records') }} end
+    where block_sizes.block_records between 2 and case blocked.blocking_rule
+        {%- for rule, cap in block_caps.items() if rule != 'default' %}
+        when '{{ rule }}' then {{ cap }}
+        {%- endfor %}
+        else {{ block_caps['default'] }} end
 ),
 
 {% if is_incremental() %}
