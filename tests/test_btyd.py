@@ -168,20 +168,11 @@ def test_gamma_gamma_fit_agrees_with_scipy_and_recovers_the_simulated_parameters
     np.testing.assert_allclose(fitted_parameters, [6.0, 3.0, 40.0], rtol=0.25)
 
 
-def test_customer_predictions_agree_with_scipy(fitted):
+def reference_predictions(h: Histories, bgnbd: dict, gamma_gamma: dict) -> dict[str, np.ndarray]:
     """P(alive) (FHL 2005 eq. 11), the expected purchases with scipy's 2F1 (eq. 10), the
-    Gamma-Gamma conditional mean and the discounted 12-month CLV, at the fitted parameters."""
-    h, con = fitted
-    r, alpha, a, b = one_row(
-        con, "select r, alpha, a, b from intermediate.int_analytics__bgnbd_fit"
-    ).values()
-    p, q, v = one_row(
-        con, "select p, q, v from intermediate.int_analytics__gamma_gamma_fit"
-    ).values()
-    got = con.sql(
-        """select * from intermediate.int_analytics__customer_clv
-        order by cast(substr(customer_id, 2) as integer)"""
-    ).fetchnumpy()
+    Gamma-Gamma conditional mean and the discounted 12-month CLV, at the given parameters."""
+    r, alpha, a, b = (bgnbd[name] for name in TRUE_BGNBD)
+    p, q, v = (gamma_gamma[name] for name in TRUE_GAMMA_GAMMA)
     x, t_x, t = h.x.astype(float), h.t_x, h.t
 
     def purchases_if_alive(days: float) -> np.ndarray:
@@ -204,11 +195,29 @@ def test_customer_predictions_agree_with_scipy(fitted):
     value = np.where(x > 0, p * (v + x * h.m) / (p * x + q - 1), p * (v + h.first) / (p + q - 1))
     months = [purchases_if_alive(month * DAYS_PER_MONTH) for month in range(13)]
     discounted = sum((months[k] - months[k - 1]) / 1.01**k for k in range(1, 13))
-    np.testing.assert_allclose(got["probability_alive"], alive, rtol=1e-9)
-    np.testing.assert_allclose(got["expected_purchases_12m"], alive * months[12], rtol=1e-9)
-    np.testing.assert_allclose(got["expected_purchase_amount"], value, rtol=1e-9)
-    np.testing.assert_allclose(got["clv_amount"], alive * discounted * value, rtol=1e-9)
-    assert (alive < 0.5).sum() > 100  # the simulated drop-outs give P(alive) its range
+    return {
+        "probability_alive": alive,
+        "expected_purchases_12m": alive * months[12],
+        "expected_purchase_amount": value,
+        "clv_amount": alive * discounted * value,
+    }
+
+
+def test_customer_predictions_agree_with_scipy(fitted):
+    h, con = fitted
+    expected = reference_predictions(
+        h,
+        one_row(con, "select * from intermediate.int_analytics__bgnbd_fit"),
+        one_row(con, "select * from intermediate.int_analytics__gamma_gamma_fit"),
+    )
+    got = con.sql(
+        """select * from intermediate.int_analytics__customer_clv
+        order by cast(substr(customer_id, 2) as integer)"""
+    ).fetchnumpy()
+    for column, values in expected.items():
+        np.testing.assert_allclose(got[column], values, rtol=1e-9, err_msg=column)
+    # the simulated drop-outs give P(alive) its range
+    assert (expected["probability_alive"] < 0.5).sum() > 100
 
 
 def test_log_gamma_without_lgamma_agrees_with_scipy(tmp_path: Path):
