@@ -69,3 +69,22 @@
     {%- set trained_records, records = run_query(counts).rows[0] -%}
     {{ return((records - trained_records) | abs > trained_records * var('identity_retrain_growth')) }}
 {%- endmacro %}
+
+{#- on-run-start: drop an incremental identity table built before it kept `resolved_at` (a
+    warehouse from before incremental matching), so that this build makes it afresh instead of
+    failing on the missing column. dbt's relation cache forgets the dropped table, so the
+    incremental materialisation then sees none. -#}
+{% macro drop_identity_state_without_resolved_at() -%}
+    {%- if execute and identity_materialization() == 'incremental' -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+            {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+            {%- if relation is not none
+                and 'resolved_at' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+                {%- do log('dropping ' ~ relation ~ ': built before incremental identity matching', info=true) -%}
+                {%- do adapter.drop_relation(relation) -%}
+                {%- do adapter.commit() -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
