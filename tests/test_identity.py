@@ -277,6 +277,20 @@ def test_a_day_matched_incrementally_resolves_as_a_full_resolution(loaded_world,
     assert _partition(data_dir) == _partition(loaded_world.settings.data_dir)
 
 
+def test_identity_tables_from_before_incremental_matching_are_rebuilt(loaded_world, tmp_path: Path):
+    """A warehouse built before the tables kept resolved_at: the build makes them afresh."""
+    data_dir = tmp_path / "world"
+    shutil.copytree(
+        loaded_world.settings.data_dir, data_dir, ignore=shutil.ignore_patterns("dagster_home")
+    )
+    table = "intermediate.int_identity__candidate_pairs"
+    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
+        con.sql(f"create or replace table {table} as select * exclude (resolved_at) from {table}")
+    assert run_dbt(data_dir, "run", "--select", RESOLUTION).success
+    assert _resolved_at_counts(data_dir)["pairs"] > 0
+    assert _partition(data_dir) == _partition(loaded_world.settings.data_dir)
+
+
 # --- stable ids: four builds of the hand-made world (tests/raw_fixture.py) ---
 
 IDENTITY_MODELS = "+customer_id_history +bridge_customer_source"
