@@ -35,6 +35,19 @@ class Histories:
     m: np.ndarray
     first: np.ndarray
 
+    def table(self) -> pa.Table:
+        """The histories as int_analytics__customer_btyd has them."""
+        return pa.table(
+            {
+                "customer_id": [f"C{i}" for i in range(len(self.x))],
+                "frequency": self.x,
+                "recency_days": self.t_x,
+                "age_days": self.t,
+                "average_repeat_purchase_amount": self.m,
+                "first_purchase_amount": self.first,
+            }
+        )
+
 
 def simulate(n: int, seed: int) -> Histories:
     """BG/NBD purchases (days) and Gamma-Gamma values, with TRUE_BGNBD and TRUE_GAMMA_GAMMA."""
@@ -112,19 +125,7 @@ def fitted(
     h = simulate(CUSTOMERS, seed=7)
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         con.sql("create schema intermediate")
-        con.register(
-            "simulated",
-            pa.table(
-                {
-                    "customer_id": [f"C{i}" for i in range(CUSTOMERS)],
-                    "frequency": h.x,
-                    "recency_days": h.t_x,
-                    "age_days": h.t,
-                    "average_repeat_purchase_amount": h.m,
-                    "first_purchase_amount": h.first,
-                }
-            ),
-        )
+        con.register("simulated", h.table())
         con.sql("create table intermediate.int_analytics__customer_btyd as select * from simulated")
     models = "int_analytics__bgnbd_fit int_analytics__gamma_gamma_fit int_analytics__customer_clv"
     assert run_dbt(data_dir, "run", "--select", models).success

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 from test_btyd import (
     TRUE_BGNBD,
@@ -62,14 +61,7 @@ def test_btyd_models_on_spark_agree_with_scipy(tmp_path: Path, monkeypatch: pyte
     )
     try:
         h = simulate(CUSTOMERS, seed=11)
-        histories = pa.table({
-            "customer_id": [f"C{i}" for i in range(CUSTOMERS)],
-            "frequency": h.x,
-            "recency_days": h.t_x,
-            "age_days": h.t,
-            "average_repeat_purchase_amount": h.m,
-            "first_purchase_amount": h.first,
-        })  # fmt: skip
+        histories = h.table()
         spark.sql("create database if not exists intermediate")
         spark.createDataFrame(histories.to_pandas()).write.saveAsTable(
             "intermediate.int_analytics__customer_btyd"
