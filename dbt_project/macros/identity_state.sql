@@ -23,18 +23,22 @@
     {{ column }} > (select coalesce(max({{ own }}), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
 {%- endmacro %}
 
-{#- Post-hook: delete this model's rows whose upstream row (matched on `on`, this model's column
-    -> the upstream's) is gone or, with `newer`, was resolved again after them. -#}
-{% macro delete_outdated(upstream, on, newer=true) -%}
+{#- Post-hook: delete, in one pass, this model's rows that one of their upstream rows (each of
+    `matches` maps this model's columns to the upstream's) is gone for or, with `newer`, was
+    resolved again after them. -#}
+{% macro delete_outdated(upstream, matches, newer=true) -%}
     {%- if identity_materialization() == 'incremental' -%}
     delete from {{ this }}
-    where not exists (
-        select 1 from {{ upstream }} as upstream
-        where {% for mine, theirs in on.items() -%}
-            upstream.{{ theirs }} = {{ this }}.{{ mine }} and
-        {% endfor -%}
-            {{ 'upstream.resolved_at <= ' ~ this ~ '.resolved_at' if newer else 'true' }}
-    )
+    where
+    {%- for on in matches %}
+        {% if not loop.first %}or {% endif %}not exists (
+            select 1 from {{ upstream }} as upstream
+            where {% for mine, theirs in on.items() -%}
+                upstream.{{ theirs }} = {{ this }}.{{ mine }} and
+            {% endfor -%}
+                {{ 'upstream.resolved_at <= ' ~ this ~ '.resolved_at' if newer else 'true' }}
+        )
+    {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
 
@@ -46,11 +50,11 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set relation = load_relation(this) -%}
-    {%- if relation is none
-        or required_column not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(relation) }}
+    {{ return(relation if relation is not none and has_column(relation, required_column) else none) }}
+{%- endmacro %}
+
+{% macro has_column(relation, column) -%}
+    {{ return(column in adapter.get_columns_in_relation(relation) | map(attribute='name') | list) }}
 {%- endmacro %}
 
 {#- Whether the match parameters are estimated again in this build: on a first build, a full
@@ -79,8 +83,7 @@
         {%- for node in graph.nodes.values()
             if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
             {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
-            {%- if relation is not none
-                and 'resolved_at' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+            {%- if relation is not none and not has_column(relation, 'resolved_at') -%}
                 {%- do log('dropping ' ~ relation ~ ': built before incremental identity matching', info=true) -%}
                 {%- do adapter.drop_relation(relation) -%}
                 {%- do adapter.commit() -%}

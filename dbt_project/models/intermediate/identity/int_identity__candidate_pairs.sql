@@ -14,10 +14,7 @@
     unique_key=['record_key_l', 'record_key_r'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook=[
-        "{{ delete_outdated(ref('int_identity__record_features'), {'record_key_l': 'record_key'}) }}",
-        "{{ delete_outdated(ref('int_identity__record_features'), {'record_key_r': 'record_key'}) }}",
-    ],
+    post_hook="{{ delete_outdated(ref('int_identity__record_features'), [{'record_key_l': 'record_key'}, {'record_key_r': 'record_key'}]) }}",
 ) }}
 with features as (select * from {{ ref('int_identity__record_features') }}),
 
