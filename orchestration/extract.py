@@ -65,9 +65,10 @@ CHUNK_ROWS = 500_000  # rows per landed Parquet extract
 PG_BATCH_BYTES = 16 << 20  # ADBC PostgreSQL record batch size hint
 # A large PostgreSQL table is read over several connections sharing one exported snapshot, each
 # a range of the table's pages (as pg_dump -j shares one snapshot between its workers): the
-# driver's conversion to Arrow, not the server, limits one connection. None: two, when the machine
-# has a core for each beside the Parquet writer's (on the 2-core development machine, one: two
-# readers measured no faster there). Below the size, more connections cost more than they save.
+# driver's conversion to Arrow, not the server, limits one connection. None: two when the machine
+# has two cores (on the quiet 2-core development machine two gave 56-67% of COPY's rows/s for the
+# wide accounts table, one 38-57%; docs/live-sources.md). Below the size, more connections cost
+# more than they save.
 PG_CONNECTIONS: int | None = None
 PG_PARALLEL_MIN_BYTES = 64 << 20
 BatchHook = Callable[[int], None]  # called after each batch with the rows extracted so far
@@ -529,7 +530,7 @@ def _extract(
 
 def pg_connections() -> int:
     """Connections a large PostgreSQL table is read over (PG_CONNECTIONS)."""
-    return PG_CONNECTIONS or max(1, min(2, len(os.sched_getaffinity(0)) - 1))
+    return PG_CONNECTIONS or min(2, len(os.sched_getaffinity(0)))
 
 
 def _scan(db: _Database, entity: Entity, url: str, where: str | None) -> Iterator[pa.RecordBatch]:
