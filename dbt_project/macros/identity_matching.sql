@@ -124,20 +124,20 @@
     the names do. -#}
 {% macro comparison_vector(l, r) -%}
     {%- set threshold = var('identity_similarity_threshold') -%}
-    {%- set straight = string_similarity(l ~ '.given_std', r ~ '.given_std') ~ ' + '
-        ~ string_similarity(l ~ '.family_std', r ~ '.family_std') -%}
-    {%- set swapped = string_similarity(l ~ '.given_std', r ~ '.family_std') ~ ' + '
-        ~ string_similarity(l ~ '.family_std', r ~ '.given_std') -%}
     case
         when {{ l }}.given_std is null or {{ r }}.given_std is null then null
         when {{ l }}.name_std = {{ r }}.name_std then 4
         when {{ l }}.family_std is null or {{ r }}.family_std is null then 0
-        when {{ straight }} >= {{ swapped }} then {{ name_level(
-            string_similarity(l ~ '.given_std', r ~ '.given_std'),
-            string_similarity(l ~ '.family_std', r ~ '.family_std')) }}
+        {#- the names as written, unless swapped they nearly agree (family name first): not the
+            order with the higher similarity sum, by which a name change (same given name, new
+            family name: level 1) lost to two half-similar halves swapped (level 0), and not
+            the higher level, which is not an order (2, another given name, is a conflict) -#}
+        when {{ name_level(
+                string_similarity(l ~ '.given_std', r ~ '.family_std'),
+                string_similarity(l ~ '.family_std', r ~ '.given_std')) }} = 3 then 3
         else {{ name_level(
-            string_similarity(l ~ '.given_std', r ~ '.family_std'),
-            string_similarity(l ~ '.family_std', r ~ '.given_std')) }}
+                string_similarity(l ~ '.given_std', r ~ '.given_std'),
+                string_similarity(l ~ '.family_std', r ~ '.family_std')) }}
     end as gamma_name,
     case
         when {{ l }}.email is null or {{ r }}.email is null then null
