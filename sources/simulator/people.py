@@ -131,16 +131,22 @@ def _draw_contact_details(people: People, rng: np.random.Generator) -> None:
     people["email"] = _emails(people, rng)
 
 
+# Placeholders of a postcode pattern and the characters drawn for them.
+POSTCODE_PLACEHOLDERS = {"#": "0123456789", "?": "ABDEFGHJLNPQRSTUWXYZ"}  # UK inward letters
+
+
 def _postcodes(patterns: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = patterns.astype(str)
-    for _ in range(int(max((len(p) for p in out), default=0))):
-        has = np.char.find(out, "#") >= 0
-        if not has.any():
-            break
-        digits = rng.integers(0, 10, len(out)).astype(str)
-        out = np.where(has, replace(out, "#", "@", count=1), out)
-        parts = partition(out, "@")
-        out = np.where(has, np.char.add(np.char.add(parts[:, 0], digits), parts[:, 2]), out)
+    for placeholder, alphabet in POSTCODE_PLACEHOLDERS.items():
+        characters = np.array(list(alphabet))
+        for _ in range(int(max((len(p) for p in out), default=0))):
+            has = np.char.find(out, placeholder) >= 0
+            if not has.any():
+                break
+            drawn = characters[rng.integers(0, len(characters), len(out))]
+            out = np.where(has, replace(out, placeholder, "@", count=1), out)
+            parts = partition(out, "@")
+            out = np.where(has, np.char.add(np.char.add(parts[:, 0], drawn), parts[:, 2]), out)
     return out.astype(object)
 
 

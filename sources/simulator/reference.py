@@ -19,7 +19,8 @@ class Country:
     zone: str
     dial: str  # international dialling code without '+'
     trunk: str  # national trunk prefix ("0" in most of Europe, "" where there is none)
-    cities: tuple[tuple[str, str, str], ...]  # (city, postcode pattern with '#' digits, area code)
+    # (city, postcode pattern: '#' a digit, '?' a letter; area code)
+    cities: tuple[tuple[str, str, str], ...]
     streets: tuple[str, ...]
     abbreviations: tuple[tuple[str, str], ...]  # (long form, short form) used by sloppy systems
 
@@ -76,7 +77,8 @@ COUNTRIES: tuple[Country, ...] = (
         "Europe/London",
         "44",
         "0",
-        (("London", "SW# #AA", "20"), ("Manchester", "M# #QR", "161")),
+        # A full UK postcode is a street's side (about 15 addresses), not a district.
+        (("London", "SW#? #??", "20"), ("Manchester", "M## #??", "161")),
         ("High Street", "Station Road", "Church Street", "Park Avenue", "Victoria Road"),
         (("Street", "St."), ("Road", "Rd."), ("Avenue", "Ave.")),
     ),
