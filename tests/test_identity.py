@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -229,6 +230,12 @@ def _partition(data_dir: Path) -> set[frozenset[str]]:
     return {frozenset(keys) for (keys,) in rows}
 
 
+def _block_index(data_dir: Path) -> set[tuple[str, str, str]]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        index = con.sql("select * from intermediate.int_identity__record_blocks")
+        return set(index.select("record_key, blocking_rule, block_key").fetchall())
+
+
 def _resolved_at_counts(data_dir: Path) -> dict[str, int]:
     """Rows of the features and pairs made by the newest build, and all the features."""
     newest = (
@@ -274,7 +281,57 @@ def test_a_day_matched_incrementally_resolves_as_a_full_resolution(loaded_world,
     assert 0 < after["features"] < day_before["all_features"]  # only new and changed records
     assert after["all_features"] > day_before["all_features"]
     assert after["pairs"] > 0
+    assert _block_index(data_dir) == _block_index(loaded_world.settings.data_dir)
     assert _partition(data_dir) == _partition(loaded_world.settings.data_dir)
+
+
+def test_block_index_follows_changed_records(loaded_world, tmp_path: Path):
+    """A day in which one user changes email, family name and postcode and another blanks every
+    key: the day's build leaves the block index that a full resolution builds, the old keys
+    gone (the second user's only by the post-hook: it has no rows to replace them with)."""
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    shutil.copytree(
+        loaded_world.settings.data_dir, incremental, ignore=shutil.ignore_patterns("dagster_home")
+    )
+    users = incremental / "raw" / "webshop" / "users"
+    next_day = max(loaded_world.report.load_dates) + timedelta(days=1)
+    (users / f"load_date={next_day}").mkdir()
+    with duckdb.connect() as con:
+        con.sql(f"""
+            copy (
+                select * replace (
+                    case when _source_row = 1 then 'renamed@example.org' end as email,
+                    case when _source_row = 1 then first_name end as first_name,
+                    case when _source_row = 1 then 'Newname' end as last_name,
+                    cast(null as varchar) as phone,
+                    case when _source_row = 1 then '99999' end as postcode,
+                    updated_at + interval 1 day as updated_at,
+                    date '{next_day}' as _load_date,
+                    date '{next_day}' as load_date)
+                from (
+                    select * replace (row_number() over (order by user_id) as _source_row)
+                    from read_parquet('{users}/*/*.parquet', union_by_name = true)
+                    where email is not null and phone is not null
+                    qualify row_number() over (partition by user_id order by updated_at desc) = 1
+                    order by user_id
+                    limit 2
+                )
+            ) to '{users}/load_date={next_day}/part-0.parquet' (format parquet)""")
+        changed = con.sql(
+            f"select 'webshop:users:' || user_id, _source_row "
+            f"from '{users}/load_date={next_day}/part-0.parquet'"
+        ).fetchall()
+    before = _block_index(incremental)
+    assert run_dbt(incremental, "run", "--select", RESOLUTION).success
+    shutil.copytree(incremental, full)
+    assert run_dbt(full, "run", "--select", RESOLUTION, "--full-refresh").success
+
+    index = _block_index(incremental)
+    assert index == _block_index(full)
+    renamed, blanked = (key for key, _ in sorted(changed, key=lambda row: row[1]))
+    assert ("email", "renamed@example.org") in {(r, k) for key, r, k in index if key == renamed}
+    assert any(row[0] == blanked for row in before)
+    assert not any(row[0] == blanked for row in index)
 
 
 def test_identity_tables_from_before_incremental_matching_are_rebuilt(loaded_world, tmp_path: Path):

@@ -190,3 +190,21 @@
     {%- endfor -%}
     {{ return(keys | unique | list) }}
 {%- endmacro %}
+
+{#- The blocking rules of int_identity__record_blocks: rule name -> the key expression over
+    int_identity__record_features (null: no key for that rule). The name-and-postcode rules
+    also pair typos in one name part. -#}
+{% macro identity_blocking_rules() -%}
+    {{ return({
+        'email': 'email_key',
+        'phone': 'phone',
+        'tax_id': 'tax_id',
+        'company_name': 'company_key',
+        'name_and_postcode': dbt.concat(['name_std', "'|'", 'postcode_key']),
+        'name_and_birth_date': dbt.concat(['name_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
+        'family_name_and_birth_date': dbt.concat(['family_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
+        'given_name_and_postcode': dbt.concat(['given_std', "'|'", 'postcode_key']),
+        'family_name_and_postcode': dbt.concat(['family_std', "'|'", 'postcode_key']),
+        'rare_full_name': "case when family_std is not null then name_std end",
+    }) }}
+{%- endmacro %}

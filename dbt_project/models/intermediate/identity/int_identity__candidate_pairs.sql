@@ -16,49 +16,29 @@
     on_schema_change='fail',
     post_hook="{{ delete_outdated(ref('int_identity__record_features'), [{'record_key_l': 'record_key'}, {'record_key_r': 'record_key'}]) }}",
 ) }}
-with features as (select * from {{ ref('int_identity__record_features') }}),
+-- depends_on: {{ ref('int_identity__record_features') }} (the post-hook's)
+with blocks as (select * from {{ ref('int_identity__record_blocks') }}),
 
 {% set block_caps = var('identity_max_block_records') %}
-{% set blocking_rules = {
-    'email': 'email_key',
-    'phone': 'phone',
-    'tax_id': 'tax_id',
-    'company_name': 'company_key',
-    'name_and_postcode': dbt.concat(['name_std', "'|'", 'postcode_key']),
-    'name_and_birth_date': dbt.concat(['name_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
-    'family_name_and_birth_date': dbt.concat(['family_std', "'|'", dbt.safe_cast('birth_date', dbt.type_string())]),
-    'given_name_and_postcode': dbt.concat(['given_std', "'|'", 'postcode_key']),
-    'family_name_and_postcode': dbt.concat(['family_std', "'|'", 'postcode_key']),
-    'rare_full_name': "case when family_std is not null then name_std end",
-} %}
-
-keyed as (
-    {% for rule, key in blocking_rules.items() %}
-    select record_key, is_business, resolved_at, '{{ rule }}' as blocking_rule, {{ key }} as block_key
-    from features
-    where {{ key }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
 
 {% if is_incremental() %}
 {#- incrementally, only the blocks holding a record resolved since the last build -#}
 resolved_blocks as (
     select distinct blocking_rule, block_key
-    from keyed
+    from blocks
     where {{ resolved_since_last_build('resolved_at') }}
 ),
 
 blocked as (
-    select keyed.*
-    from keyed
+    select blocks.*
+    from blocks
     inner join resolved_blocks
-        on keyed.blocking_rule = resolved_blocks.blocking_rule
-        and keyed.block_key = resolved_blocks.block_key
+        on blocks.blocking_rule = resolved_blocks.blocking_rule
+        and blocks.block_key = resolved_blocks.block_key
 ),
 {% else %}
 blocked as (
-    select * from keyed
+    select * from blocks
 ),
 {% endif %}
 
