@@ -6,21 +6,26 @@
 {%- set at_risk_alive = var('at_risk_probability_alive_threshold') -%}
 {%- set at_risk_days = var('at_risk_inactivity_days') -%}
 {%- set signal_days = var('at_risk_signal_days') -%}
-{%- set lookback = var('churn_lookback_days') %}
+{%- set lookback = var('churn_lookback_days') -%}
+{%- set one_time = 'one_time_buyer_beyond_p' ~ (var('one_time_buyer_gap_percentile') * 100) | round | int
+    ~ '_second_purchase_gap' %}
 with signals as (select * from {{ ref('int_analytics__customer_signals') }}),
 tickets as (select * from {{ ref('int_analytics__tickets') }}),
 purchase_days as (select * from {{ ref('int_analytics__customer_purchase_days') }}),
 clv as (select * from {{ ref('int_analytics__customer_clv') }}),
+second_purchase_gap as (select * from {{ ref('int_analytics__second_purchase_gap') }}),
 
 measured as (
     select
         signals.*,
         clv.probability_alive,
+        second_purchase_gap.second_purchase_gap_days,
         {{ dbt.datediff('signals.last_purchase_date', 'signals.as_of_date', 'day') }} as days_since_last_purchase,
         signals.subscription_count > 0 and signals.active_subscription_count = 0
             as has_cancelled_all_subscriptions
     from signals
     left join clv on signals.customer_id = clv.customer_id
+    cross join second_purchase_gap
 ),
 
 decided as (
@@ -31,6 +36,14 @@ decided as (
                 then 'all_subscriptions_cancelled'
             when probability_alive < {{ churn_alive }}
                 then 'probability_alive_below_{{ churn_alive }}'
+            -- BG/NBD keeps a one-time buyer alive (P(alive) = 1): their wait for a second
+            -- purchase is judged against how long the customers who came back took
+            when first_purchase_date = last_purchase_date
+                and days_since_last_purchase > second_purchase_gap_days
+                then '{{ one_time }}'
+            -- a complaint the customer did not buy after is more often a goodbye than not
+            -- (docs/customer-analytics.md); one followed by a purchase only puts at risk below
+            when last_purchase_date <= last_complaint_date then 'no_purchase_since_complaint'
             when has_cancelled_all_subscriptions
                 and {{ dbt.datediff('last_cancelled_date', 'first_purchase_after_cancel_date', 'day') }}
                 >= {{ var('won_back_min_gap_days') }}
@@ -57,7 +70,8 @@ classified as (
         *,
         case
             when churn_status_rule in ('all_subscriptions_cancelled',
-                                       'probability_alive_below_{{ churn_alive }}')
+                                       'probability_alive_below_{{ churn_alive }}', '{{ one_time }}',
+                                       'no_purchase_since_complaint')
                 then 'churned'
             when churn_status_rule like 'purchased_again_after%' then 'won_back'
             when churn_status_rule in ('no_purchase_yet', 'purchased_in_last_{{ at_risk_days }}_days')
@@ -70,8 +84,9 @@ classified as (
             when churn_status_rule in ('all_subscriptions_cancelled',
                                        'purchased_again_after_subscription_cancel')
                 then last_cancelled_date
-            when churn_status_rule = 'probability_alive_below_{{ churn_alive }}'
+            when churn_status_rule in ('probability_alive_below_{{ churn_alive }}', '{{ one_time }}')
                 then {{ dbt.dateadd('day', 1, 'last_purchase_date') }}
+            when churn_status_rule = 'no_purchase_since_complaint' then last_complaint_date
             when churn_status_rule = 'purchased_again_after_{{ inactivity }}_days_without'
                 then {{ dbt.dateadd('day', 1, 'last_gap_start_date') }}
         end as date) as churned_date,
