@@ -221,6 +221,32 @@ def test_customer_predictions_agree_with_scipy(fitted):
     assert (expected["probability_alive"] < 0.5).sum() > 100
 
 
+def test_predictions_agree_with_scipy_when_the_drop_out_shapes_sum_below_one(tmp_path: Path):
+    """a + b < 1 (fitted on one year of the 100k world: a = 0.0002, b = 0.034) makes the series'
+    lower parameter a + b + x - 1 negative for one-time buyers, so its Pochhammer symbols are
+    negative; taken as positive, their expected purchases came out negative."""
+    bgnbd = {"r": 0.79, "alpha": 59.8, "a": 0.0002, "b": 0.034}
+    gamma_gamma = {"p": 6.0, "q": 3.0, "v": 40.0}
+    h = simulate(500, seed=11)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.sql("create schema intermediate")
+        con.register("simulated", h.table())
+        con.sql("create table intermediate.int_analytics__customer_btyd as select * from simulated")
+        for name, parameters in (("bgnbd_fit", bgnbd), ("gamma_gamma_fit", gamma_gamma)):
+            columns = ", ".join(f"{value} as {key}" for key, value in parameters.items())
+            con.sql(f"create table intermediate.int_analytics__{name} as select {columns}")
+    assert run_dbt(tmp_path, "run", "--select", "int_analytics__customer_clv").success
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        got = con.sql(
+            """select * from intermediate.int_analytics__customer_clv
+            order by cast(substr(customer_id, 2) as integer)"""
+        ).fetchnumpy()
+    expected = reference_predictions(h, bgnbd, gamma_gamma)
+    assert (h.x == 0).sum() > 50
+    for column, values in expected.items():
+        np.testing.assert_allclose(got[column], values, rtol=1e-9, err_msg=column)
+
+
 def test_log_gamma_without_lgamma_agrees_with_scipy(tmp_path: Path):
     """Spark has no lgamma: the default implementation (Stirling's series) is rendered by dbt
     and evaluated here, negated, as the likelihoods use it (one expression, not a sum of terms

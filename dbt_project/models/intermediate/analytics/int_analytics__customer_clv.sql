@@ -29,17 +29,24 @@ ages as (
     select distinct frequency as x, age_days as t from btyd
 ),
 
-{#- ln of the k-th coefficient (r + x)_k (b + x)_k / ((a + b + x - 1)_k k!) of the series -#}
+{#- ln of the magnitude of the k-th coefficient (r + x)_k (b + x)_k / ((c)_k k!) of the series,
+    c = a + b + x - 1, and its sign. A fit with a + b < 1 (one year of this simulator's
+    purchases gives one) makes c negative for x = 0: (c)_k = c (c + 1)_(k - 1) is then negative
+    for every k >= 1, so it is written that way and ln Γ only ever sees positive numbers. -#}
+{%- set c = 'bgnbd.a + bgnbd.b + frequencies.x - 1' %}
 coefficients as (
     select
         frequencies.x,
         term_numbers.generated_number - 1 as k,
+        case when term_numbers.generated_number > 1 and {{ c }} < 0 then -1 else 1 end
+            as coefficient_sign,
         {{ log_gamma('bgnbd.r + frequencies.x + term_numbers.generated_number - 1') }}
             - {{ log_gamma('bgnbd.r + frequencies.x') }}
             + {{ log_gamma('bgnbd.b + frequencies.x + term_numbers.generated_number - 1') }}
             - {{ log_gamma('bgnbd.b + frequencies.x') }}
-            - {{ log_gamma('bgnbd.a + bgnbd.b + frequencies.x + term_numbers.generated_number - 2') }}
-            + {{ log_gamma('bgnbd.a + bgnbd.b + frequencies.x - 1') }}
+            - case when term_numbers.generated_number = 1 then 0
+                else ln(abs({{ c }})) + {{ log_gamma(c ~ ' + term_numbers.generated_number - 1') }}
+                    - {{ log_gamma(c ~ ' + 1') }} end
             - {{ log_gamma('term_numbers.generated_number') }} as ln_coefficient
     from (select distinct x from ages) as frequencies
     cross join term_numbers
@@ -62,7 +69,7 @@ hypergeometric as (
         horizons.t,
         horizons.month_number,
         horizons.horizon_days,
-        sum(exp(coefficients.ln_coefficient
+        sum(coefficients.coefficient_sign * exp(coefficients.ln_coefficient
             + coefficients.k * ln(horizons.horizon_days / (bgnbd.alpha + horizons.t + horizons.horizon_days))))
             as series_sum
     from horizons
