@@ -125,22 +125,28 @@ def test_every_stated_churn_reason_is_a_true_churn_or_a_true_cancel(analytics):
                 assert won_back is not None, customer_id
 
 
-def test_probability_alive_churn_never_precedes_the_true_last_purchase(analytics):
-    """P(alive) churn dates the churn the day after the last purchase: never before a day on
-    which the true customer bought."""
+def test_purchase_based_churn_never_precedes_the_true_last_purchase(analytics):
+    """P(alive) churn and the churn of a one-time buyer past the second-purchase gap date the
+    churn the day after the last purchase: never before a day on which the true customer
+    bought (for a one-time buyer: the true customer bought once too)."""
     con = analytics
     inactive = rows(
         con,
-        """select c.customer_id, c.churned_date, max(r.revenue_date) as true_last_purchase
+        """select c.churn_status_rule, c.customer_id, c.churned_date,
+            max(r.revenue_date) as true_last_purchase
         from w.marts.mart_customer_churn as c
         inner join matched as m using (customer_id)
         inner join truth_revenue as r using (true_customer_id)
-        where c.churn_status = 'churned' and c.churn_status_rule like 'probability_alive_below_%'
-            and r.entity <> 'credit_notes'
-        group by c.customer_id, c.churned_date""",
+        where c.churn_status = 'churned' and r.entity <> 'credit_notes'
+            and (c.churn_status_rule like 'probability_alive_below_%'
+                 or c.churn_status_rule like 'one_time_buyer_beyond_%')
+        group by c.churn_status_rule, c.customer_id, c.churned_date""",
     )
-    assert inactive
-    assert [row for row in inactive if row[1] <= row[2]] == []
+    assert {row[0].split("_below_")[0].split("_beyond_")[0] for row in inactive} == {
+        "probability_alive",
+        "one_time_buyer",
+    }
+    assert [row for row in inactive if row[2] <= row[3]] == []
 
 
 def test_fitted_clv_models_reach_the_scipy_maximum_on_the_world(analytics):
