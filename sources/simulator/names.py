@@ -2,8 +2,10 @@
 
 Each given name carries its gender, a nickname where one is common, and alternative Latin
 transliterations (Mohammed / Muhammad / Mohamed), which is exactly what makes matching hard.
-Pools are small and static; people draw indices into them, so rendering a million names is a
-numpy `take`, not a Python loop.
+Pools are static; people draw indices into them, so rendering a million names is a numpy
+`take`, not a Python loop. The Latin-script pools hold a few thousand full names per culture:
+with a few hundred, a million customers made a namesake at the same postcode commonplace, which
+real name distributions do not (the deliberate namesakes are drawn in people.py).
 """
 
 from __future__ import annotations
@@ -30,16 +32,29 @@ NON_LATIN: frozenset[str] = frozenset({"ar", "he", "zh"})
 
 # culture: "latin/native/gender/nickname/variant|variant" entries ("" = same as latin / none)
 _GIVEN: dict[str, str] = {
-    "de": "Alexander//m/Alex/ Michael//m/Micha/ Thomas//m/Tom/ Stefan//m//Stephan Andreas//m/Andi/ "
-    "Johannes//m/Hannes/ Maximilian//m/Max/ Friedrich//m/Fritz/ Wolfgang//m/Wolf/ "
-    "Jürgen//m//Juergen Jörg//m//Joerg Günther//m//Gunther Katharina//f/Kathi/Katarina "
-    "Elisabeth//f/Lisa/Elisabet Susanne//f/Susi/ Christina//f/Tina/Kristina Anna//f// "
-    "Julia//f/Jule/ Sabine//f/Bine/ Ursula//f/Uschi/ Monika//f/Moni/",
+    "de": "Alexander//m/Alex/ Michael//m/Micha/ Thomas//m/Tom/ Stefan//m//Stephan "
+    "Andreas//m/Andi/ Johannes//m/Hannes/ Maximilian//m/Max/ Friedrich//m/Fritz/ "
+    "Wolfgang//m/Wolf/ Jürgen//m//Juergen Jörg//m//Joerg Günther//m//Gunther "
+    "Katharina//f/Kathi/Katarina Elisabeth//f/Lisa/Elisabet Susanne//f/Susi/ "
+    "Christina//f/Tina/Kristina Anna//f// Julia//f/Jule/ Sabine//f/Bine/ Ursula//f/Uschi/ "
+    "Monika//f/Moni/ Peter//m// Klaus//m// Jan//m// Lukas//m// Felix//m// Paul//m// "
+    "Jonas//m// Tobias//m// Martin//m// Markus//m// Dieter//m// Uwe//m// Bernd//m// "
+    "Florian//m// Sebastian//m// Matthias//m// Christian//m// Simon//m// Ralf//m// "
+    "Holger//m// Petra//f// Claudia//f// Andrea//f// Stefanie//f// Nicole//f// "
+    "Birgit//f// Heike//f// Sandra//f// Martina//f// Laura//f// Lena//f// Leonie//f// "
+    "Hannah//f// Sophie//f// Marie//f// Jana//f// Kerstin//f// Angelika//f// Renate//f// "
+    "Gabriele//f//",
     "en": "Robert//m/Bob/ William//m/Bill/ Richard//m/Rick/ James//m/Jim/ John//m/Jack/ "
-    "Michael//m/Mike/ Daniel//m/Dan/ Christopher//m/Chris/ Thomas//m/Tom/ Anthony//m/Tony/ "
-    "Elizabeth//f/Liz/Elisabeth Margaret//f/Peggy/ Katherine//f/Kate/Catherine "
-    "Jennifer//f/Jenny/ Patricia//f/Pat/ Susan//f/Sue/ Rebecca//f/Becky/ Victoria//f/Vicky/ "
-    "Emily//f// Olivia//f/Liv/",
+    "Michael//m/Mike/ Daniel//m/Dan/ Christopher//m/Chris/ Thomas//m/Tom/ "
+    "Anthony//m/Tony/ Elizabeth//f/Liz/Elisabeth Margaret//f/Peggy/ "
+    "Katherine//f/Kate/Catherine Jennifer//f/Jenny/ Patricia//f/Pat/ Susan//f/Sue/ "
+    "Rebecca//f/Becky/ Victoria//f/Vicky/ Emily//f// Olivia//f/Liv/ David//m// Paul//m// "
+    "Mark//m// George//m// Steven//m// Andrew//m// Kenneth//m// Joshua//m// Kevin//m// "
+    "Brian//m// Edward//m// Ryan//m// Jacob//m// Gary//m// Nicholas//m// Jonathan//m// "
+    "Harry//m// Oliver//m// Henry//m// Samuel//m// Mary//f// Linda//f// Barbara//f// "
+    "Karen//f// Nancy//f// Betty//f// Helen//f// Donna//f// Carol//f// Ruth//f// "
+    "Sharon//f// Michelle//f// Amanda//f// Melissa//f// Deborah//f// Rachel//f// "
+    "Charlotte//f// Amelia//f// Grace//f// Lucy//f//",
     "ar": "Mohammed/محمد/m//Muhammad|Mohamed Ahmad/أحمد/m//Ahmed Ali/علي/m// Omar/عمر/m//Umar "
     "Hassan/حسن/m//Hasan Reza/رضا/m//Rida Karim/كريم/m//Kareem Fatima/فاطمة/f//Fatemeh "
     "Aisha/عائشة/f//Aysha|Aicha Leila/ليلى/f//Layla|Laila Maryam/مريم/f//Mariam "
@@ -52,18 +67,36 @@ _GIVEN: dict[str, str] = {
     "ms": "Ahmad//m//Ahmed Muhammad//m//Mohd Ismail//m// Hafiz//m// Razak//m// Budi//m// "
     "Siti//f// Nurul//f//Nur Aisyah//f//Aishah Farah//f// Dewi//f// Wulandari//f//",
     "sv": "Erik//m//Eric Lars//m// Anders//m// Johan//m// Karl//m//Carl Anna//f// Maria//f// "
-    "Eva//f// Karin//f// Kristina//f/Stina/Christina",
+    "Eva//f// Karin//f// Kristina//f/Stina/Christina Per//m// Nils//m// Olof//m// "
+    "Mikael//m// Gustav//m// Magnus//m// Björn//m// Fredrik//m// Ingrid//f// "
+    "Birgitta//f// Elin//f// Sofia//f// Linnea//f// Astrid//f// Emma//f// Ebba//f//",
     "pl": "Piotr//m// Krzysztof//m/Krzysiek/ Andrzej//m// Tomasz//m/Tomek/ Paweł//m//Pawel "
     "Anna//f/Ania/ Katarzyna//f/Kasia/ Małgorzata//f/Gosia/ Agnieszka//f// "
-    "Magdalena//f/Magda/",
+    "Magdalena//f/Magda/ Jan//m// Marek//m// Michał//m// Grzegorz//m// Jerzy//m// "
+    "Tadeusz//m// Adam//m// Łukasz//m// Zbigniew//m// Barbara//f// Ewa//f// Elżbieta//f// "
+    "Zofia//f// Joanna//f// Aleksandra//f// Beata//f// Dorota//f//",
 }
 _FAMILY: dict[str, str] = {
     "de": "Müller// Schmidt// Schneider// Fischer// Weber// Meyer//Meier Wagner// Becker// "
     "Schulz// Hoffmann// Schäfer// Koch// Bauer// Richter// Klein// Wolf// Schröder// "
-    "Neumann// Schwarz// Zimmermann// Krüger// Hartmann// Lange// Werner//",
+    "Neumann// Schwarz// Zimmermann// Krüger// Hartmann// Lange// Werner// Schmitz// "
+    "Krause// Lehmann// Köhler// Herrmann// König// Walter// Huber// Kaiser// Fuchs// "
+    "Peters// Scholz// Möller// Weiß// Jung// Hahn// Schubert// Vogel// Keller// Berger// "
+    "Winkler// Roth// Beck// Lorenz// Baumann// Albrecht// Schuster// Ludwig// Böhm// "
+    "Winter// Schumacher// Krämer// Vogt// Stein// Jäger// Otto// Sommer// Groß// "
+    "Seidel// Heinrich// Brandt// Haas// Schreiber// Graf// Schulte// Dietrich// "
+    "Ziegler// Kuhn// Pohl// Engel// Horn// Busch// Bergmann// Voigt// Sauer// Arnold// "
+    "Pfeiffer// Ernst// Kühne// Thiel//",
     "en": "Smith// Johnson// Williams// Brown// Jones// Taylor// Davies//Davis Evans// Wilson// "
     "Roberts// Walker// Wright// Thompson// White// Hughes// Edwards// Green// Hall// "
-    "Wood// Harris// Clarke//Clark Jackson// Martin//",
+    "Wood// Harris// Clarke//Clark Jackson// Martin// Lewis// Robinson// Young// Allen// "
+    "King// Scott// Baker// Adams// Mitchell// Campbell// Anderson// Turner// Parker// "
+    "Cooper// Morris// Moore// Ward// Watson// Morgan// Cook// Bell// Murphy// Bailey// "
+    "Price// Richardson// Cox// Kelly// Marshall// Simpson// Stewart// Collins// "
+    "Phillips// Bennett// Ellis// Russell// Palmer// Mason// Webb// Rogers// Hunt// "
+    "Holmes// Mills// Owen// Shaw// Lloyd// Gray// Knight// Butler// Barnes// Chapman// "
+    "Harrison// Carter// Fox// Pearson// Foster// Dixon// Hunter// Reid// Graham// "
+    "Kennedy//",
     "ar": "Haddad/حداد/ Khalil/خليل/Khaleel Rahimi/رحيمي/ Hosseini/حسيني/Husseini "
     "Karimi/كريمي/ Nasser/ناصر/Nasir Mansour/منصور/Mansur Saleh/صالح/Salih "
     "Farahani/فراهاني/ Abbas/عباس/ Haddadi/حدادي/ Yousef/يوسف/Yusuf",
@@ -73,9 +106,15 @@ _FAMILY: dict[str, str] = {
     "Zhao/赵/Chao Wu/吴/Ng Zhou/周/Chow",
     "ms": "",  # patronymics (bin/binti + father's name) or a single name; built in people.py
     "sv": "Andersson// Johansson// Karlsson//Carlsson Nilsson// Eriksson// Larsson// Olsson// "
-    "Persson//",
+    "Persson// Jansson// Hansson// Bengtsson// Jönsson// Lindberg// Jakobsson// "
+    "Magnusson// Lindström// Olofsson// Lindqvist// Lindgren// Berg// Axelsson// "
+    "Bergström// Lundberg// Lundgren// Mattsson// Berglund// Fredriksson// Sandberg// "
+    "Henriksson// Forsberg//",
     "pl": "Nowak// Wójcik//Wojcik Kowalczyk// Woźniak//Wozniak Mazur// Krawczyk// Kaczmarek// "
-    "Zieliński//Zielinski",
+    "Zieliński//Zielinski Kowalski// Wiśniewski// Lewandowski// Kamiński// Dąbrowski// "
+    "Zając// Szymański// Wojciechowski// Kozłowski// Jankowski// Kwiatkowski// "
+    "Piotrowski// Grabowski// Nowakowski// Pawłowski// Michalski// Nowicki// Adamczyk// "
+    "Dudek// Wieczorek// Jabłoński// Król//",
 }
 COMPANY_FORMS: dict[str, tuple[str, ...]] = {
     "DE": ("GmbH", "AG", "KG", "GmbH & Co. KG"),
