@@ -122,16 +122,21 @@ def scipy_fit(
     return np.exp(result.x), -result.fun
 
 
+def warehouse_of(h: Histories, data_dir: Path) -> None:
+    """A warehouse in data_dir whose int_analytics__customer_btyd holds the histories `h`."""
+    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
+        con.sql("create schema intermediate")
+        con.register("simulated", h.table())
+        con.sql("create table intermediate.int_analytics__customer_btyd as select * from simulated")
+
+
 @pytest.fixture(scope="module")
 def fitted(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Histories, duckdb.DuckDBPyConnection]]:
     data_dir: Path = tmp_path_factory.mktemp("btyd")
     h = simulate(CUSTOMERS, seed=7, holdout_days=12 * DAYS_PER_MONTH)
-    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
-        con.sql("create schema intermediate")
-        con.register("simulated", h.table())
-        con.sql("create table intermediate.int_analytics__customer_btyd as select * from simulated")
+    warehouse_of(h, data_dir)
     models = "int_analytics__bgnbd_fit int_analytics__gamma_gamma_fit int_analytics__customer_clv"
     assert run_dbt(data_dir, "run", "--select", models).success
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
@@ -157,6 +162,23 @@ def test_bgnbd_fit_agrees_with_scipy_and_recovers_the_simulated_parameters(fitte
     # sampling error of 10,000 customers: the drop-out shapes are the least determined
     np.testing.assert_allclose(fitted_parameters[:2], [0.8, 60.0], rtol=0.15)
     np.testing.assert_allclose(fitted_parameters[2:], [0.9, 4.0], rtol=0.35)
+
+
+def test_a_fit_above_the_customer_limit_reads_a_sample_of_about_that_many(fitted, tmp_path):
+    """Above var clv_fit_max_customers the fit reads a hash sample of about that many customers,
+    an unbiased one: the simulated parameters are still recovered, within the wider sampling
+    error of 2,500 customers."""
+    h, _ = fitted
+    limit = CUSTOMERS // 4
+    warehouse_of(h, tmp_path)
+    assert run_dbt(
+        tmp_path, "run", "--select", "int_analytics__bgnbd_fit",
+        "--vars", f"{{clv_fit_max_customers: {limit}}}",
+    ).success  # fmt: skip
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        sql = one_row(con, "select * from intermediate.int_analytics__bgnbd_fit")
+    assert sql["customer_count"] == pytest.approx(limit, rel=0.1)
+    np.testing.assert_allclose([sql["r"], sql["alpha"]], [0.8, 60.0], rtol=0.3)
 
 
 def test_gamma_gamma_fit_agrees_with_scipy_and_recovers_the_simulated_parameters(fitted):

@@ -1,5 +1,6 @@
 {#- The BG/NBD model (Fader, Hardie and Lee 2005) fitted by maximum likelihood to every buyer's
-    history (int_analytics__customer_btyd, time in days): purchase rates are gamma(r, alpha)
+    history (int_analytics__customer_btyd, time in days; a sample above var
+    clv_fit_max_customers, macro fit_sample): purchase rates are gamma(r, alpha)
     across customers, and after each repeat purchase a customer drops out with a probability
     that is beta(a, b) across customers. Customers with the same (x, t_x, T) share one
     likelihood term, weighted by their number; the grid search (macros/btyd.sql) runs
@@ -8,13 +9,17 @@
 {{ config(pre_hook=deep_query_hooks()) }}
 with btyd as (select * from {{ ref('int_analytics__customer_btyd') }}),
 
+fitted as (
+    {{ fit_sample('btyd', 'customer_id') }}
+),
+
 histories as (
     select
         frequency as x,
         recency_days as t_x,
         age_days as t,
         count(*) as weight
-    from btyd
+    from fitted
     group by frequency, recency_days, age_days
 ),
 

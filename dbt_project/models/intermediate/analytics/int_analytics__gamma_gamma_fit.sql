@@ -1,6 +1,6 @@
 {#- The Gamma-Gamma spend model (Fader and Hardie 2013) fitted by maximum likelihood to the
-    repeat buyers' mean repeat purchase-day value (int_analytics__customer_btyd; customers whose
-    mean is not positive are left out): a customer's purchase values are gamma(p, nu), with nu
+    repeat buyers' mean repeat purchase-day value (int_analytics__customer_btyd, a sample above
+    var clv_fit_max_customers; customers whose mean is not positive are left out): a customer's purchase values are gamma(p, nu), with nu
     gamma(q, v) across customers. The search runs over p, q and p v instead of v: the likelihood
     has a long ridge along which p v hardly changes (the customers' spend level), so a grid over
     p and v would crawl along it. Customers with the same (x, m) share one likelihood term; the
@@ -9,12 +9,16 @@
 {{ config(pre_hook=deep_query_hooks()) }}
 with btyd as (select * from {{ ref('int_analytics__customer_btyd') }}),
 
+fitted as (
+    {{ fit_sample('btyd', 'customer_id') }}
+),
+
 repeat_values as (
     select
         frequency as x,
         cast(average_repeat_purchase_amount as double) as m,
         count(*) as weight
-    from btyd
+    from fitted
     where frequency > 0 and average_repeat_purchase_amount > 0
     group by frequency, average_repeat_purchase_amount
 ),
