@@ -7,6 +7,10 @@
     The singular test `assert_identity_links_within_one_customer` fails if n passes were not
     enough. -#}
 {% macro min_label_passes(nodes, edges, passes) -%}
+    {{ return(adapter.dispatch('min_label_passes')(nodes, edges, passes)) }}
+{%- endmacro %}
+
+{% macro default__min_label_passes(nodes, edges, passes) -%}
 label_pass_0 as (
     select record_key, record_key as label from {{ nodes }}
 ),
@@ -27,6 +31,59 @@ label_pass_{{ i }} as (
         case when parent.label < hooked.label then parent.label else hooked.label end as label
     from label_hook_{{ i }} as hooked
     left join label_hook_{{ i }} as parent on hooked.label = parent.record_key
+),
+{% endfor %}
+labels as (
+    select record_key, label from label_pass_{{ passes }}
+)
+{%- endmacro %}
+
+{#- The same passes, each reading the one before it once. Spark inlines a CTE that is read twice,
+    so with the self-joins above every pass doubles the plan of the one before (2^n copies of the
+    first pass: the driver ran out of heap planning 12 passes). Here each join is a window over
+    one relation: the hook unions the labels with the edges and hands every record's label to
+    the records linked to it (a window partitioned by that record); the shortcut stacks every
+    hooked row as a child (keyed by its label) and as a parent (keyed by its record) and hands
+    each parent's label to its children. Same labels as default__ after every pass. -#}
+{% macro spark__min_label_passes(nodes, edges, passes) -%}
+label_pass_0 as (
+    select record_key, record_key as label from {{ nodes }}
+),
+{% for i in range(1, passes + 1) %}
+label_hook_{{ i }} as (
+    select
+        target_key as record_key,
+        min(neighbour_label) as label
+    from (
+        select
+            target_key,
+            own_label,
+            {#- a record's own row hands it its own label -#}
+            max(own_label) over (partition by source_key) as neighbour_label
+        from (
+            select record_key as source_key, record_key as target_key, label as own_label
+            from label_pass_{{ i - 1 }}
+            union all
+            select neighbour_key, record_key, null from {{ edges }}
+        ) as labels_and_edges
+    ) as handed
+    group by target_key
+    having count(own_label) > 0
+),
+label_pass_{{ i }} as (
+    select
+        record_key,
+        case when parent_label < label then parent_label else label end as label
+    from (
+        select
+            role,
+            record_key,
+            label,
+            max(case when role = 'parent' then label end) over (partition by join_key) as parent_label
+        from label_hook_{{ i }}
+        lateral view stack(2, 'child', label, 'parent', record_key) roles as role, join_key
+    ) as stacked
+    where role = 'child'
 ),
 {% endfor %}
 labels as (

@@ -6,6 +6,9 @@
     so a link never joins a kept cluster to a reworked record. Labels propagate as integers
     numbered in record_key order (a tenth of the memory of the keys at a million customers),
     so the smallest number is the smallest record_key. One row per source record. -#}
+{#- the unrolled label passes make one deep query (deep_query_hooks: Spark's analyzer needs more
+    than its default iterations) -#}
+{{ config(pre_hook=deep_query_hooks()) }}
 {%- set last_build = previous_build('link_signature') %}
 
 with records as (select * from {{ ref('int_identity__source_records') }}),
