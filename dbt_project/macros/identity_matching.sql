@@ -131,7 +131,7 @@
         {#- the names as written, unless swapped they nearly agree (family name first): not the
             order with the higher similarity sum, by which a name change (same given name, new
             family name: level 1) lost to two half-similar halves swapped (level 0), and not
-            the higher level, which is not an order (2, another given name, is a conflict) -#}
+            the higher level, which is not an order (2, another given name, is a conflict) #}
         when {{ name_level(
                 string_similarity(l ~ '.given_std', r ~ '.family_std'),
                 string_similarity(l ~ '.family_std', r ~ '.given_std')) }} = 3 then 3
