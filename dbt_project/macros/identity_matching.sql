@@ -52,6 +52,10 @@
     level, m_probability) and <prefix>_share_<i> (match_share: the share of the patterns' pairs
     that are matches), finally <prefix>_m and <prefix>_share. -#}
 {% macro em_iterations(prefix, patterns, levels, u, start, iterations) -%}
+    {{ return(adapter.dispatch('em_iterations')(prefix, patterns, levels, u, start, iterations)) }}
+{%- endmacro %}
+
+{% macro default__em_iterations(prefix, patterns, levels, u, start, iterations) -%}
 {{ prefix }}_m_0 as (select comparison, level, m_probability from {{ start }}),
 {{ prefix }}_share_0 as (select 0.5 as match_share),
 {% for i in range(1, iterations + 1) %}
@@ -91,6 +95,62 @@
 {% endfor %}
 {{ prefix }}_m as (select * from {{ prefix }}_m_{{ iterations }}),
 {{ prefix }}_share as (select * from {{ prefix }}_share_{{ iterations }})
+{%- endmacro %}
+
+{#- The same iterations, each reading the one before it once: Spark inlines a CTE read twice, and
+    above both m_i and share_i read posterior_i and posterior_i reads both, so the plan doubled
+    with every iteration. Here the share is worked out beside m (from a pseudo comparison every
+    pattern has one level of) and carried on every m row. -#}
+{% macro spark__em_iterations(prefix, patterns, levels, u, start, iterations) -%}
+{{ prefix }}_m_0 as (select comparison, level, m_probability, 0.5 as match_share from {{ start }}),
+{% for i in range(1, iterations + 1) %}
+{{ prefix }}_posterior_{{ i }} as (
+    select
+        patterns.pattern_id,
+        patterns.pair_count,
+        1.0 / (1.0 + exp(
+            ln((1 - max(m.match_share)) / max(m.match_share))
+            + sum(ln(u.u_probability)) - sum(ln(greatest(m.m_probability, 1e-9)))
+        )) as match_probability
+    from {{ patterns }} as patterns
+    inner join {{ levels }} as levels on patterns.pattern_id = levels.pattern_id
+    inner join {{ u }} as u on levels.comparison = u.comparison and levels.level = u.level
+    inner join {{ prefix }}_m_{{ i - 1 }} as m
+        on levels.comparison = m.comparison and levels.level = m.level
+    group by patterns.pattern_id, patterns.pair_count
+),
+{{ prefix }}_m_{{ i }} as (
+    select comparison, level, m_probability, match_share
+    from (
+        select
+            comparison,
+            level,
+            m_probability,
+            max(pseudo_share) over () as match_share
+        from (
+            select
+                levels.comparison,
+                levels.level,
+                sum(posterior.pair_count * posterior.match_probability)
+                    / sum(sum(posterior.pair_count * posterior.match_probability))
+                        over (partition by levels.comparison) as m_probability,
+                case when levels.comparison = '_match_share' then least(greatest(
+                    sum(posterior.pair_count * posterior.match_probability)
+                        / sum(posterior.pair_count), 1e-6), 1 - 1e-6) end as pseudo_share
+            from {{ prefix }}_posterior_{{ i }} as posterior
+            inner join (
+                select pattern_id, comparison, level from {{ levels }}
+                union all
+                select pattern_id, '_match_share', 0 from {{ patterns }}
+            ) as levels on posterior.pattern_id = levels.pattern_id
+            group by levels.comparison, levels.level
+        ) as estimated
+    ) as shared
+    where comparison <> '_match_share'
+),
+{% endfor %}
+{{ prefix }}_m as (select comparison, level, m_probability from {{ prefix }}_m_{{ iterations }}),
+{{ prefix }}_share as (select max(match_share) as match_share from {{ prefix }}_m_{{ iterations }})
 {%- endmacro %}
 
 {#- The comparisons of the Fellegi-Sunter model and their top level; level 0 = disagree, null =

@@ -13,6 +13,8 @@
     identity_retrain_growth; in between, the last build's parameters are kept
     (match_parameters_need_training), so a day's records cost no training.
     One row per (comparison, level). -#}
+{#- the unrolled EM iterations make one deep query (deep_query_hooks) -#}
+{{ config(pre_hook=deep_query_hooks()) }}
 {%- set previous_parameters = previous_build('trained_at') %}
 {%- if not match_parameters_need_training(previous_parameters, ref('int_identity__record_features')) %}
 select * from {{ previous_parameters }}
