@@ -20,21 +20,27 @@ from raw_fixture import build_raw_zone
 from test_dbt_build import PROJECT_DIR, run_dbt
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make install)")
-# Known failure (2026-11-28, local[2], 2g driver, hand-made raw zone): staging, int_fx__rates and
-# int_analytics__as_of_date build on Spark, then int_identity__customers (label propagation)
-# fails with java.lang.OutOfMemoryError: Java heap space, so every mart is skipped. The Spark
-# build takes ~12 min on the shared 2-core machine, over the suite budget: it runs only with
-# CDW_RUN_SPARK_PARITY=1, and then strictly (an unexpected pass fails, to drop this marker).
+# Known failure (2026-11-28, local[2], 2g driver, hand-made raw zone): the seeds, staging and the
+# identity models up to int_identity__comparisons build on Spark (37 nodes in 70 s), then
+# int_identity__match_parameters exhausts the driver heap (old generation full, 47 full GCs in
+# 2.5 min). Likely cause, not yet confirmed: Spark inlines every CTE, so the u probabilities
+# (self-joins of the records under every comparison) are planned again in each of the 15 EM
+# iterations of each of the 4 training sessions. The label passes and the EM
+# iterations no longer double the plan per pass (spark__min_label_passes, spark__em_iterations).
+# It runs only with CDW_RUN_SPARK_PARITY=1, and then strictly (an unexpected pass fails, to drop
+# this marker).
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.xfail(
         strict=True,
         run=os.environ.get("CDW_RUN_SPARK_PARITY") == "1",
-        reason="int_identity__customers: Java heap OutOfMemoryError on Spark; all marts skipped",
+        reason="int_identity__match_parameters: driver heap exhausted on Spark; marts skipped",
     ),
 ]
 
 DBT = Path(sys.executable).parent / "dbt"
+# The seeds (name variants, default match parameters) and the models, without the data tests.
+BUILD = ("build", "--resource-type", "seed", "--resource-type", "model")
 
 
 def run_dbt_on_spark(data_dir: Path) -> subprocess.CompletedProcess:
@@ -44,7 +50,7 @@ def run_dbt_on_spark(data_dir: Path) -> subprocess.CompletedProcess:
         "CDW_REPORTING_CURRENCY": "EUR",
     }
     command = [
-        str(DBT), "run", "--target", "spark",
+        str(DBT), *BUILD, "--target", "spark",
         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(data_dir / "target"), "--log-path", str(data_dir / "logs"),
         "--no-send-anonymous-usage-stats",
@@ -74,7 +80,7 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory):
     spark_dir = tmp_path_factory.mktemp("parity_spark")
     for data_dir in (duckdb_dir, spark_dir):
         build_raw_zone(data_dir)
-    result = run_dbt(duckdb_dir, "run")
+    result = run_dbt(duckdb_dir, *BUILD)
     assert result.success, result.exception
     spark = run_dbt_on_spark(spark_dir)
     assert spark.returncode == 0, spark.stdout[-6000:]
