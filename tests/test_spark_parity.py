@@ -23,12 +23,12 @@ pytest.importorskip("pyspark", reason="the spark extra is not installed (make in
 # Known failure (2026-11-28, local[2], 2g driver, hand-made raw zone): the seeds, staging and the
 # identity models up to int_identity__comparisons build on Spark (37 nodes in 70 s), then
 # int_identity__match_parameters exhausts the driver heap while the query is analysed (2g and 6g
-# drivers; old generation full within 2.5 min). Likely cause, not yet confirmed: Spark inlines every CTE, so the u probabilities
-# (self-joins of the records under every comparison) are planned again in each of the 15 EM
-# iterations of each of the 4 training sessions. The label passes and the EM
-# iterations no longer double the plan per pass (spark__min_label_passes, spark__em_iterations).
-# It runs only with CDW_RUN_SPARK_PARITY=1, and then strictly (an unexpected pass fails, to drop
-# this marker).
+# drivers; old generation full within 2.5 min). Likely cause, not yet confirmed: Spark inlines
+# every CTE, so the u probabilities (self-joins of the records under every comparison) are
+# planned again in each of the 15 EM iterations of each of the 4 training sessions. The label
+# passes and the EM iterations no longer double the plan per pass (spark__min_label_passes,
+# spark__em_iterations). It runs only with CDW_RUN_SPARK_PARITY=1, and then strictly (an
+# unexpected pass fails, to drop this marker).
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.xfail(
