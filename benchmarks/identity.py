@@ -18,8 +18,11 @@ records our models resolve, with the normalised keys they use:
 - the group a record belongs to (`group_id`: the CRM account of a contact or an account):
   a CRM account record carries nothing else, so without it every account is a split that no
   configuration could avoid;
+- email_key, phone, tax_id and loyalty_card_no values held by more than MAX_IDENTIFIER_RECORDS
+  records (placeholders) blanked first;
 - prior from deterministic rules, u by random sampling, m by EM over two blocking rules (email_key,
-  name_key); pairs at match probability >= 0.9 clustered (connected components).
+  name_key + postcode); DuckDB memory_limit MEMORY_LIMIT, spilling under D;
+  pairs at match probability >= 0.9 clustered (connected components).
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ THRESHOLD = 0.9
 SEED = 20261128
 U_MAX_PAIRS = 1e7
 IDENTIFIER_U = 1e-6  # two different customers sharing a tax id, card or CRM account
+# A value held by more records than one customer has is a placeholder (a dummy phone, a shared
+# info@ mailbox): it is blanked before blocking and scoring, or its u of IDENTIFIER_U chains
+# thousands of customers into one cluster. Computed from the records alone, no truth.
+MAX_IDENTIFIER_RECORDS = 50
+SHARED_IDENTIFIERS = ("email_key", "phone", "tax_id", "loyalty_card_no")
+MEMORY_LIMIT = "6GB"
 RECORD_COLUMNS = (
     "system",
     "entity",
@@ -84,6 +93,7 @@ def run_splink(data_dir: Path) -> dict[str, Any]:
         f"{account} from wh.{SOURCE_RECORDS}"
     )
     con.execute("detach wh")  # Splink's work tables live in memory, not in the warehouse
+    _blank_placeholders(con)
     records = con.execute("select count(*) from records").fetchall()[0][0]
     db_api = DuckDBAPI(con)
     linker = Linker(db_api.register("records"), settings(with_account), log_level=logging.WARNING)
@@ -170,6 +180,14 @@ def _identifier(key: str) -> Any:
     )
 
 
+def _blank_placeholders(con: duckdb.DuckDBPyConnection) -> None:
+    for key in SHARED_IDENTIFIERS:
+        con.execute(
+            f"update records set {key} = null where {key} in (select {key} from records "
+            f"where {key} is not null group by {key} having count(*) > {MAX_IDENTIFIER_RECORDS})"
+        )
+
+
 def train(linker: Any) -> None:
     from splink import block_on
 
@@ -179,11 +197,17 @@ def train(linker: Any) -> None:
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=SEED)
     # Each EM session estimates m for every comparison but the ones it blocks on.
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("email_key"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name_key"))
+    # name_key alone pairs every namesake: billions of pairs at 1M customers.
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("name_key", "postcode")
+    )
 
 
 def _warehouse(data_dir: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    # Spills go under the work dir, within a bound, not to /tmp without one.
+    con = duckdb.connect(
+        config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(data_dir / "duckdb_tmp")}
+    )
     con.execute(f"attach '{_sql_str(data_dir / 'warehouse.duckdb')}' as wh (read_only)")
     return con
 
