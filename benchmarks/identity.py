@@ -13,7 +13,8 @@ records our models resolve, with the normalised keys they use:
 - blocking: email_key, phone, name_key + postcode, family_name_key + birth_date, tax_id,
   loyalty_card_no (and the CRM account key, below);
 - comparisons: Jaro-Winkler levels on given_name_key and family_name_key with term-frequency
-  adjustments; exact email_key, phone, birth_date, postcode, city; exact tax_id and
+  adjustments; exact email_key, phone, birth_date; exact postcode and city with term-frequency
+  adjustments (00000 is a placeholder postcode held by thousands); exact tax_id and
   loyalty_card_no too, since pairs blocked on a key must be scored on it;
 - the group a record belongs to (`group_id`: the CRM account of a contact or an account):
   a CRM account record carries nothing else, so without it every account is a split that no
@@ -133,7 +134,10 @@ def settings(with_account: bool) -> Any:
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
-    keys = ["email_key", "phone", "birth_date", "postcode", "city"]
+    keys = ["email_key", "phone", "birth_date"]
+    # Places are shared by many customers, some by thousands (00000 where there are no
+    # postcodes): a match on a common one is weak evidence.
+    places = ["postcode", "city"]
     identifiers = ["tax_id", "loyalty_card_no"]
     blocking = [
         block_on("email_key"),
@@ -157,6 +161,7 @@ def settings(with_account: bool) -> Any:
                 term_frequency_adjustments=True
             ),
             *(cl.ExactMatch(key) for key in keys),
+            *(cl.ExactMatch(key).configure(term_frequency_adjustments=True) for key in places),
             *(_identifier(key) for key in identifiers),
         ],
         retain_intermediate_calculation_columns=False,
