@@ -20,7 +20,7 @@ records our models resolve, with the normalised keys they use:
   a CRM account record carries nothing else, so without it every account is a split that no
   configuration could avoid;
 - email_key, phone, tax_id and loyalty_card_no values held by more than MAX_IDENTIFIER_RECORDS
-  records (placeholders) blanked first;
+  records, and postcodes held by more than MAX_PLACE_RECORDS (placeholders), blanked first;
 - prior from deterministic rules, u by random sampling, m by EM over two blocking rules (email_key,
   name_key + postcode); DuckDB memory_limit MEMORY_LIMIT, spilling under D;
   pairs at match probability >= 0.9 clustered (connected components).
@@ -49,7 +49,17 @@ IDENTIFIER_U = 1e-6  # two different customers sharing a tax id, card or CRM acc
 # info@ mailbox): it is blanked before blocking and scoring, or its u of IDENTIFIER_U chains
 # thousands of customers into one cluster. Computed from the records alone, no truth.
 MAX_IDENTIFIER_RECORDS = 50
-SHARED_IDENTIFIERS = ("email_key", "phone", "tax_id", "loyalty_card_no")
+# A postcode is shared by many, but one held by more records than our models block on
+# (identity_max_block_records, 1000) is a placeholder too: 00000 where there are no postcodes,
+# which chained 8,506 namesakes at M through the name_key + postcode rule.
+MAX_PLACE_RECORDS = 1000
+PLACEHOLDER_LIMITS = {
+    "email_key": MAX_IDENTIFIER_RECORDS,
+    "phone": MAX_IDENTIFIER_RECORDS,
+    "tax_id": MAX_IDENTIFIER_RECORDS,
+    "loyalty_card_no": MAX_IDENTIFIER_RECORDS,
+    "postcode": MAX_PLACE_RECORDS,
+}
 MEMORY_LIMIT = "6GB"
 RECORD_COLUMNS = (
     "system",
@@ -186,10 +196,10 @@ def _identifier(key: str) -> Any:
 
 
 def _blank_placeholders(con: duckdb.DuckDBPyConnection) -> None:
-    for key in SHARED_IDENTIFIERS:
+    for key, limit in PLACEHOLDER_LIMITS.items():
         con.execute(
             f"update records set {key} = null where {key} in (select {key} from records "
-            f"where {key} is not null group by {key} having count(*) > {MAX_IDENTIFIER_RECORDS})"
+            f"where {key} is not null group by {key} having count(*) > {limit})"
         )
 
 
