@@ -27,7 +27,7 @@ pytest.importorskip("pyspark", reason="the spark extra is not installed (make in
 # every CTE, so the u probabilities (self-joins of the records under every comparison) are
 # planned again in each of the 15 EM iterations of each of the 4 training sessions. The label
 # passes and the EM iterations no longer double the plan per pass (spark__min_label_passes,
-# spark__em_iterations). It runs only with CDW_RUN_SPARK_PARITY=1, and then strictly (an
+# em_iterations). It runs only with CDW_RUN_SPARK_PARITY=1, and then strictly (an
 # unexpected pass fails, to drop this marker).
 pytestmark = [
     pytest.mark.e2e,

@@ -49,59 +49,13 @@
     distinct comparison vector (pattern_id, pair_count); `levels`: one row per (pattern_id,
     comparison, level), nulls left out; `u`: (comparison, level, u_probability); `start`:
     (comparison, level, m_probability) to begin with. Renders CTEs <prefix>_m_<i> (comparison,
-    level, m_probability) and <prefix>_share_<i> (match_share: the share of the patterns' pairs
-    that are matches), finally <prefix>_m and <prefix>_share. -#}
+    level, m_probability, match_share: the share of the patterns' pairs that are matches),
+    finally <prefix>_m and <prefix>_share.
+    Each iteration reads the one before it once: Spark inlines a CTE read twice, so an m and a
+    share that both read the posterior the next posterior reads would double the plan with
+    every iteration. The share is worked out beside m (from a pseudo comparison every pattern
+    has one level of) and carried on every m row. -#}
 {% macro em_iterations(prefix, patterns, levels, u, start, iterations) -%}
-    {{ return(adapter.dispatch('em_iterations')(prefix, patterns, levels, u, start, iterations)) }}
-{%- endmacro %}
-
-{% macro default__em_iterations(prefix, patterns, levels, u, start, iterations) -%}
-{{ prefix }}_m_0 as (select comparison, level, m_probability from {{ start }}),
-{{ prefix }}_share_0 as (select 0.5 as match_share),
-{% for i in range(1, iterations + 1) %}
-{{ prefix }}_posterior_{{ i }} as (
-    select
-        patterns.pattern_id,
-        patterns.pair_count,
-        1.0 / (1.0 + exp(
-            ln((1 - share.match_share) / share.match_share)
-            + sum(ln(u.u_probability)) - sum(ln(greatest(m.m_probability, 1e-9)))
-        )) as match_probability
-    from {{ patterns }} as patterns
-    inner join {{ levels }} as levels on patterns.pattern_id = levels.pattern_id
-    inner join {{ u }} as u on levels.comparison = u.comparison and levels.level = u.level
-    inner join {{ prefix }}_m_{{ i - 1 }} as m
-        on levels.comparison = m.comparison and levels.level = m.level
-    cross join {{ prefix }}_share_{{ i - 1 }} as share
-    group by patterns.pattern_id, patterns.pair_count, share.match_share
-),
-{{ prefix }}_m_{{ i }} as (
-    select
-        levels.comparison,
-        levels.level,
-        sum(posterior.pair_count * posterior.match_probability)
-            / sum(sum(posterior.pair_count * posterior.match_probability))
-                over (partition by levels.comparison) as m_probability
-    from {{ prefix }}_posterior_{{ i }} as posterior
-    inner join {{ levels }} as levels on posterior.pattern_id = levels.pattern_id
-    group by levels.comparison, levels.level
-),
-{{ prefix }}_share_{{ i }} as (
-    select
-        least(greatest(sum(pair_count * match_probability) / sum(pair_count), 1e-6), 1 - 1e-6)
-            as match_share
-    from {{ prefix }}_posterior_{{ i }}
-),
-{% endfor %}
-{{ prefix }}_m as (select * from {{ prefix }}_m_{{ iterations }}),
-{{ prefix }}_share as (select * from {{ prefix }}_share_{{ iterations }})
-{%- endmacro %}
-
-{#- The same iterations, each reading the one before it once: Spark inlines a CTE read twice, and
-    above both m_i and share_i read posterior_i and posterior_i reads both, so the plan doubled
-    with every iteration. Here the share is worked out beside m (from a pseudo comparison every
-    pattern has one level of) and carried on every m row. -#}
-{% macro spark__em_iterations(prefix, patterns, levels, u, start, iterations) -%}
 {{ prefix }}_m_0 as (select comparison, level, m_probability, 0.5 as match_share from {{ start }}),
 {% for i in range(1, iterations + 1) %}
 {{ prefix }}_posterior_{{ i }} as (
