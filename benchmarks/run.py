@@ -358,6 +358,9 @@ def dbt_timings(run_results: Path) -> dict[str, Any]:
         for uid, t in times.items()
         if uid.startswith("model.") and uid.split(".")[-1].startswith("int_identity__")
     }
+    models = {
+        uid.split(".")[-1]: round(t, 3) for uid, t in times.items() if uid.startswith("model.")
+    }
     slowest = dict(sorted(times.items(), key=lambda item: -item[1])[:8])
     by_kind: dict[str, float] = {}
     for uid, seconds in times.items():
@@ -368,6 +371,7 @@ def dbt_timings(run_results: Path) -> dict[str, Any]:
         "node_seconds_by_kind": by_kind,  # summed over 2 threads: compare with wall / 2
         "elapsed_s": round(float(json.loads(run_results.read_text()).get("elapsed_time", 0)), 3),
         "identity_models": identity,
+        "models": models,
         "slowest": {uid: round(t, 3) for uid, t in slowest.items()},
         "statuses": statuses,
         "nodes": len(results),
