@@ -1,8 +1,10 @@
 {#- The Fellegi-Sunter parameters, estimated from the data on every build (as Splink does):
-    - u (agreement by chance): the level shares among pseudo-random pairs of records;
-    - m (agreement among true matches): expectation-maximisation with u held fixed, in training
-      sessions each over the candidate pairs agreeing on one strong key (email, full name, tax
-      id, company name) and leaving that key's own comparison out, since it agrees by
+    - u (agreement by chance): the level shares among pseudo-random pairs of records
+      (int_identity__u_probabilities);
+    - m (agreement among true matches): expectation-maximisation with u held fixed over the
+      comparison patterns of the candidate pairs (int_identity__comparison_patterns), in
+      training sessions each over the patterns agreeing on one strong key (email, full name,
+      tax id, company name) and leaving that key's own comparison out, since it agrees by
       construction there; a comparison's m is the mean of the sessions that estimate it;
     - the priors: the share of all pairs of persons (of businesses) that match, from the
       email (tax id) session's matches scaled up by the share of all matches that share an
@@ -20,67 +22,12 @@
 select * from {{ previous_parameters }}
 {%- else %}
 with features as (select * from {{ ref('int_identity__record_features') }}),
-comparisons as (select * from {{ ref('int_identity__comparisons') }}),
-
-{%- set comparisons = identity_comparisons() %}
-
-shuffled as (
-    select
-        features.*,
-        row_number() over (order by {{ dbt.hash('record_key') }}) - 1 as position,
-        count(*) over () as record_count
-    from features
-),
-
-{#- Each record against records at fixed fractions of the shuffled order away: as good as random
-    pairs, reproducible, and linear in the records; at most var identity_u_sample_pairs of them
-    (the first records of the shuffled order: a random subset). -#}
-{%- set offsets = [0.13, 0.29, 0.41, 0.53, 0.67, 0.79] %}
-random_pairs as (
-    {% for offset in offsets %}
-    select {{ comparison_vector('l', 'r') }}
-    from shuffled as l
-    inner join shuffled as r
-        on r.position = mod(l.position + cast(floor(l.record_count * {{ offset }}) as bigint) + 1, l.record_count)
-    where l.position < {{ (var('identity_u_sample_pairs') / offsets | length) | int }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
-
-{%- set level_rows %}
-    {% for comparison, top in comparisons.items() %}
-    {% for level in range(top + 1) %}
-    select '{{ comparison }}' as comparison, {{ level }} as level, {{ top }} as top_level
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-{%- endset %}
+u as (select * from {{ ref('int_identity__u_probabilities') }}),
+patterns as (select * from {{ ref('int_identity__comparison_patterns') }}),
+pattern_levels as (select * from {{ ref('int_identity__comparison_pattern_levels') }}),
 
 all_levels as (
-    {{ level_rows }}
-),
-
-random_levels as (
-    {% for comparison in comparisons %}
-    select '{{ comparison }}' as comparison, gamma_{{ comparison }} as level
-    from random_pairs where gamma_{{ comparison }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
-
-u as (
-    {#- add-one smoothing: a level never seen among random pairs is rare, not impossible -#}
-    select
-        all_levels.comparison,
-        all_levels.level,
-        (count(random_levels.level) + 1.0)
-            / (sum(count(random_levels.level)) over (partition by all_levels.comparison)
-               + all_levels.top_level + 1) as u_probability
-    from all_levels
-    left join random_levels
-        on all_levels.comparison = random_levels.comparison and all_levels.level = random_levels.level
-    group by all_levels.comparison, all_levels.level, all_levels.top_level
+    select comparison, level, top_level from u
 ),
 
 {%- set sessions = {
@@ -89,32 +36,6 @@ u as (
     'tax_id': {'agree': 'gamma_tax_id = 1', 'recall_levels': [1]},
     'company_name': {'agree': 'gamma_company_name = 2', 'recall_levels': [2]},
 } %}
-
-patterns as (
-    select
-        row_number() over (
-            order by {% for comparison in comparisons %}gamma_{{ comparison }}{% if not loop.last %}, {% endif %}{% endfor %}
-        ) as pattern_id,
-        patterns_of_pairs.*
-    from (
-        select
-            {% for comparison in comparisons -%}
-            gamma_{{ comparison }},
-            {% endfor -%}
-            count(*) as pair_count
-        from comparisons
-        where not has_conflict
-        group by {% for comparison in comparisons %}gamma_{{ comparison }}{% if not loop.last %}, {% endif %}{% endfor %}
-    ) as patterns_of_pairs
-),
-
-pattern_levels as (
-    {% for comparison in comparisons %}
-    select pattern_id, '{{ comparison }}' as comparison, gamma_{{ comparison }} as level
-    from patterns where gamma_{{ comparison }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
 
 {#- start: the top level likely among matches, the others sharing the rest -#}
 m_start as (
