@@ -1,8 +1,9 @@
 {#- Every change of customer ids, appended build after build: a customer created, an id merged
     into another (the older id is kept), a new id split from an old one. Like
-    int_identity__customers, it reads its previous version while the new one is created.
-    One row per (customer_id, change, related_customer_id, changed_at). -#}
-{%- set previous_build = load_relation(this) %}
+    int_identity__customers, it reads its previous version while the new one is created (not
+    on Spark, which drops it first: there each build records its own changes, macro
+    previous_build). One row per (customer_id, change, related_customer_id, changed_at). -#}
+{%- set previous_build = previous_build('changed_at') %}
 
 with customers as (select * from {{ ref('int_identity__customers') }}),
 

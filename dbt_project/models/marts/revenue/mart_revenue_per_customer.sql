@@ -45,7 +45,7 @@ final as (
             else 'low margin'
         end as profitability_tier,
         is_core_customer,
-        rank() over (order by lifetime_revenue desc) as revenue_rank,
+        cast(rank() over (order by lifetime_revenue desc) as {{ dbt.type_bigint() }}) as revenue_rank,
         '{{ var("reporting_currency") }}' as reporting_currency
     from joined
 )
