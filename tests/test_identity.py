@@ -334,6 +334,63 @@ def test_block_index_follows_changed_records(loaded_world, tmp_path: Path):
     assert not any(row[0] == blanked for row in index)
 
 
+def _source_records(data_dir: Path) -> set[tuple]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        records = con.sql(
+            "select * exclude (resolved_at) from intermediate.int_identity__source_records"
+        )
+        return set(records.fetchall())
+
+
+def test_source_records_follow_deleted_and_changed_staging_rows(loaded_world, tmp_path: Path):
+    """A day in which one user is gone from staging (as a live source's deletion leaves it) and
+    another changes family name: the day's build, which normalises only newly loaded rows, leaves
+    the source records a full resolution makes, the gone user deleted by the post-hook."""
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    shutil.copytree(
+        loaded_world.settings.data_dir, incremental, ignore=shutil.ignore_patterns("dagster_home")
+    )
+    users = incremental / "raw" / "webshop" / "users"
+    next_day = max(loaded_world.report.load_dates) + timedelta(days=1)
+    (users / f"load_date={next_day}").mkdir()
+    with duckdb.connect() as con:
+        gone, renamed = (
+            user_id
+            for (user_id,) in con.sql(
+                f"select distinct user_id from read_parquet('{users}/*/*.parquet', "
+                "union_by_name = true) order by user_id limit 2"
+            ).fetchall()
+        )
+        for path in users.glob("*/*.parquet"):
+            kept = path.with_suffix(".kept")
+            con.sql(
+                f"copy (select * from read_parquet('{path}', hive_partitioning = false) "
+                f"where user_id <> '{gone}') to '{kept}' (format parquet)"
+            )
+            kept.replace(path)
+        con.sql(f"""
+            copy (
+                select * replace (
+                    'Newname' as last_name,
+                    updated_at + interval 1 day as updated_at,
+                    date '{next_day}' as _load_date,
+                    date '{next_day}' as load_date)
+                from read_parquet('{users}/*/*.parquet', union_by_name = true)
+                where user_id = '{renamed}'
+                qualify row_number() over (order by updated_at desc) = 1
+            ) to '{users}/load_date={next_day}/part-0.parquet' (format parquet)""")
+    assert run_dbt(incremental, "run", "--select", RESOLUTION).success
+    shutil.copytree(incremental, full)
+    assert run_dbt(full, "run", "--select", RESOLUTION, "--full-refresh").success
+
+    records = _source_records(incremental)
+    assert records == _source_records(full)
+    keys = {record[0]: record for record in records}
+    assert f"webshop:users:{gone}" not in keys
+    assert "Newname" in keys[f"webshop:users:{renamed}"]
+    assert _partition(incremental) == _partition(full)
+
+
 def test_identity_tables_from_before_incremental_matching_are_rebuilt(loaded_world, tmp_path: Path):
     """A warehouse built before the tables kept resolved_at: the build makes them afresh."""
     data_dir = tmp_path / "world"

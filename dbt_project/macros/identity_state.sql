@@ -91,3 +91,24 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Post-hook of int_identity__source_records: delete the records no longer in staging (a live
+    source's deleted rows; an entity that switched forms), which an incremental build, reading
+    only newly loaded rows, cannot see. -#}
+{% macro delete_source_records_gone() -%}
+    {%- if identity_materialization() == 'incremental' -%}
+    delete from {{ this }}
+    where not exists (
+        select 1 from (
+        {%- for source in active_identity_sources() %}
+            {%- if not loop.first %}
+            union all
+            {%- endif %}
+            select {{ dbt.concat(["'" ~ source.system ~ ":" ~ source.entity ~ ":'", "cast(" ~ source.source_id ~ " as " ~ dbt.type_string() ~ ")"]) }} as record_key
+            from {{ ref(source.model) }}
+        {%- endfor %}
+        ) as staged
+        where staged.record_key = {{ this }}.record_key
+    )
+    {%- endif -%}
+{%- endmacro %}

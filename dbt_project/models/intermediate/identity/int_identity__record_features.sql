@@ -2,8 +2,9 @@
     names as a canonical given and family name (nicknames, transliterations and native scripts
     mapped through the identity_name_variants seed), email as typed and as a canonical key,
     placeholder postcodes dropped, the group (CRM account) of the record. Incremental: a build
-    works out only the records that are new or whose attributes changed (attributes_hash); a
-    change to the seeds needs a full resolution (`dbt build --full-refresh`, docs/identity.md).
+    hashes only the source records normalised since its last build and works out those that are
+    new or whose attributes changed (attributes_hash); a change to the seeds needs a full
+    resolution (`dbt build --full-refresh`, docs/identity.md).
     One row per source record. -#}
 {{ config(
     materialized=identity_materialization(),
@@ -12,7 +13,10 @@
     on_schema_change='fail',
     post_hook="{{ delete_outdated(ref('int_identity__source_records'), [{'record_key': 'record_key'}], newer=false) }}",
 ) }}
-with source_records as (select * from {{ ref('int_identity__source_records') }}),
+with source_records as (
+    select * from {{ ref('int_identity__source_records') }}
+    {% if is_incremental() %}where {{ resolved_since_last_build('resolved_at') }}{% endif %}
+),
 
 {%- set compared_attributes = [
     'system', 'entity', 'is_business', 'person_name', 'given_name', 'family_name', 'company_name',

@@ -3,7 +3,19 @@
     `identity:` block, their attributes the columns' semantic tags, both read through the
     generated macro identity_sources() (orchestration/dbt_sources.py): a new customer-like source
     needs a contract and a staging model, never a change here. trust_rank orders them for
-    survivorship. -#}
+    survivorship.
+    Incremental: a build normalises only the staging rows of each source loaded in or after its
+    newest load here, by `_loaded_at` or by load date `_load_date` (either marks a newer
+    delivery; one ingest run stamps all its partitions alike, so the last run's rows are read
+    again rather than missed), and the post-hook deletes the records gone from staging (a live
+    source's deletions). -#}
+{{ config(
+    materialized=identity_materialization(),
+    unique_key='record_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_source_records_gone() }}",
+) }}
 {%- set text = dbt.type_string() %}
 {%- set no_text = "cast(null as " ~ text ~ ")" %}
 {#- Output column -> semantic tag and the null of its type, in the model's column order. -#}
@@ -73,8 +85,20 @@ unioned as (
         {%- endfor %}
         {{ "cast(" ~ source.group_key ~ " as " ~ text ~ ")" if source.group_key else no_text }} as group_id,
         {{ dbt.safe_cast(source.created_at, dbt.type_timestamp()) if source.created_at_is_date else source.created_at }} as created_at,
-        {{ source.updated_at }} as updated_at
+        {{ source.updated_at }} as updated_at,
+        _load_date,
+        _loaded_at
     from {{ source.model }}
+    {%- if is_incremental() %}
+    {%- set this_source = "system = '" ~ source.system ~ "' and entity = '" ~ source.entity ~ "'" %}
+    where _loaded_at >= (
+        select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ this }} where {{ this_source }}
+    )
+    or _load_date >= (
+        select coalesce(max(_load_date), cast('1900-01-01' as date)) from {{ this }} where {{ this_source }}
+    )
+    {%- endif %}
 {%- endfor %}
 ),
 
@@ -85,7 +109,8 @@ final as (
         {{ name_key('person_name') }} as name_key,
         {{ dbt.split_part(name_key('coalesce(given_name, person_name)'), "' '", 1) }} as given_name_key,
         {{ dbt.split_part(name_key('coalesce(family_name, person_name)'), "' '", -1) }} as family_name_key,
-        {{ email_match_key('email') }} as email_key
+        {{ email_match_key('email') }} as email_key,
+        {{ resolved_at() }} as resolved_at
     from unioned
 )
 
