@@ -1,6 +1,7 @@
 {#- The golden record: one row per customer. Each attribute survives from the most trusted system
-    that has a value (trust order: crm, erp, webshop, subscriptions, pos, support), and within a
-    system from the most recently updated record. -#}
+    that has a value (trust order: crm, erp, webshop, subscriptions, pos, support), within a
+    system from the most recently updated record, and between records updated at once from the
+    first record_key. -#}
 with records as (select * from {{ ref('int_identity__source_records') }}),
 identities as (select * from {{ ref('int_identity__customers') }}),
 preferences as (select * from {{ ref('stg_crm__contact_preferences') }}),
@@ -11,7 +12,12 @@ members as (
     select
         identities.customer_id,
         records.*,
-        records.trust_rank * 10000000000 - {{ epoch_seconds('records.updated_at') }} as survivorship_key
+        {#- the record key breaks ties (two CRM records updated in one second): without it the
+            surviving value was whichever the engine met first, and DuckDB and Spark differed -#}
+        row_number() over (
+            partition by identities.customer_id
+            order by records.trust_rank, records.updated_at desc nulls last, records.record_key
+        ) as survivorship_key
     from records
     inner join identities on records.record_key = identities.record_key
 ),
