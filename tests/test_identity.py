@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -285,17 +285,30 @@ def test_a_day_matched_incrementally_resolves_as_a_full_resolution(loaded_world,
     assert _partition(data_dir) == _partition(loaded_world.settings.data_dir)
 
 
+def _copy_with_a_users_day(loaded_world, data_dir: Path) -> tuple[Path, date]:
+    """A copy of the loaded world with an empty webshop users partition for the next day."""
+    shutil.copytree(
+        loaded_world.settings.data_dir, data_dir, ignore=shutil.ignore_patterns("dagster_home")
+    )
+    users = data_dir / "raw" / "webshop" / "users"
+    next_day = max(loaded_world.report.load_dates) + timedelta(days=1)
+    (users / f"load_date={next_day}").mkdir()
+    return users, next_day
+
+
+def _resolve_day_and_afresh(incremental: Path, full: Path) -> None:
+    """Resolve the day in `incremental`, then a copy of it from scratch in `full`."""
+    assert run_dbt(incremental, "run", "--select", RESOLUTION).success
+    shutil.copytree(incremental, full)
+    assert run_dbt(full, "run", "--select", RESOLUTION, "--full-refresh").success
+
+
 def test_block_index_follows_changed_records(loaded_world, tmp_path: Path):
     """A day in which one user changes email, family name and postcode and another blanks every
     key: the day's build leaves the block index that a full resolution builds, the old keys
     gone (the second user's only by the post-hook: it has no rows to replace them with)."""
     incremental, full = tmp_path / "incremental", tmp_path / "full"
-    shutil.copytree(
-        loaded_world.settings.data_dir, incremental, ignore=shutil.ignore_patterns("dagster_home")
-    )
-    users = incremental / "raw" / "webshop" / "users"
-    next_day = max(loaded_world.report.load_dates) + timedelta(days=1)
-    (users / f"load_date={next_day}").mkdir()
+    users, next_day = _copy_with_a_users_day(loaded_world, incremental)
     with duckdb.connect() as con:
         con.sql(f"""
             copy (
@@ -322,9 +335,7 @@ def test_block_index_follows_changed_records(loaded_world, tmp_path: Path):
             f"from '{users}/load_date={next_day}/part-0.parquet'"
         ).fetchall()
     before = _block_index(incremental)
-    assert run_dbt(incremental, "run", "--select", RESOLUTION).success
-    shutil.copytree(incremental, full)
-    assert run_dbt(full, "run", "--select", RESOLUTION, "--full-refresh").success
+    _resolve_day_and_afresh(incremental, full)
 
     index = _block_index(incremental)
     assert index == _block_index(full)
@@ -347,12 +358,7 @@ def test_source_records_follow_deleted_and_changed_staging_rows(loaded_world, tm
     another changes family name: the day's build, which normalises only newly loaded rows, leaves
     the source records a full resolution makes, the gone user deleted by the post-hook."""
     incremental, full = tmp_path / "incremental", tmp_path / "full"
-    shutil.copytree(
-        loaded_world.settings.data_dir, incremental, ignore=shutil.ignore_patterns("dagster_home")
-    )
-    users = incremental / "raw" / "webshop" / "users"
-    next_day = max(loaded_world.report.load_dates) + timedelta(days=1)
-    (users / f"load_date={next_day}").mkdir()
+    users, next_day = _copy_with_a_users_day(loaded_world, incremental)
     with duckdb.connect() as con:
         gone, renamed = (
             user_id
@@ -379,9 +385,7 @@ def test_source_records_follow_deleted_and_changed_staging_rows(loaded_world, tm
                 where user_id = '{renamed}'
                 qualify row_number() over (order by updated_at desc) = 1
             ) to '{users}/load_date={next_day}/part-0.parquet' (format parquet)""")
-    assert run_dbt(incremental, "run", "--select", RESOLUTION).success
-    shutil.copytree(incremental, full)
-    assert run_dbt(full, "run", "--select", RESOLUTION, "--full-refresh").success
+    _resolve_day_and_afresh(incremental, full)
 
     records = _source_records(incremental)
     assert records == _source_records(full)
