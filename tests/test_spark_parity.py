@@ -20,27 +20,24 @@ from raw_fixture import build_raw_zone
 from test_dbt_build import PROJECT_DIR, run_dbt
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make install)")
-# Known failure (2026-11-28, local[2], 2g driver, hand-made raw zone): the seeds, staging and the
-# identity models up to int_identity__comparisons build on Spark (37 nodes in 70 s), then
-# int_identity__match_parameters exhausts the driver heap while the query is analysed (2g and 6g
-# drivers; old generation full within 2.5 min). Likely cause, not yet confirmed: Spark inlines
-# every CTE, so the u probabilities (self-joins of the records under every comparison) are
-# planned again in each of the 15 EM iterations of each of the 4 training sessions. The label
-# passes and the EM iterations no longer double the plan per pass (spark__min_label_passes,
-# em_iterations). It runs only with CDW_RUN_SPARK_PARITY=1, and then strictly (an
-# unexpected pass fails, to drop this marker).
+# Opt-in (CDW_RUN_SPARK_PARITY=1): the Spark build of this small world takes about 4 min on the
+# shared 2-core machine, which the suite's budget cannot carry.
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.xfail(
-        strict=True,
-        run=os.environ.get("CDW_RUN_SPARK_PARITY") == "1",
-        reason="int_identity__match_parameters: driver heap exhausted on Spark; marts skipped",
+    pytest.mark.skipif(
+        os.environ.get("CDW_RUN_SPARK_PARITY") != "1", reason="opt-in: CDW_RUN_SPARK_PARITY=1"
     ),
 ]
 
 DBT = Path(sys.executable).parent / "dbt"
-# The seeds (name variants, default match parameters) and the models, without the data tests.
-BUILD = ("build", "--resource-type", "seed", "--resource-type", "model")
+# The seeds (name variants, default match parameters) and the models, without the data tests,
+# on both engines. Left out: the BTYD fits and what reads them (customer value, churn, service
+# recovery). Their grid search is one query of 26 chained rounds, which Spark plans for over
+# 10 minutes on 3,000 customers; tests/test_btyd_spark.py checks them on Spark (opt-in).
+BUILD = (
+    "build", "--resource-type", "seed", "--resource-type", "model",
+    "--exclude", "int_analytics__bgnbd_fit+", "int_analytics__gamma_gamma_fit+",
+)  # fmt: skip
 
 
 def run_dbt_on_spark(data_dir: Path) -> subprocess.CompletedProcess:
@@ -69,8 +66,14 @@ def normalized(value: object) -> object:
     return value
 
 
-def table_rows(connection: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
-    rows = connection.sql(f"select * from {relation}").fetchall()
+# Columns stamped with the build's start time: two builds never share it.
+BUILD_STAMPS = {"customer_id_history": "changed_at"}
+
+
+def table_rows(connection: duckdb.DuckDBPyConnection, relation: str, name: str) -> list[tuple]:
+    stamp = BUILD_STAMPS.get(name)
+    columns = f"* exclude ({stamp})" if stamp else "*"
+    rows = connection.sql(f"select {columns} from {relation}").fetchall()
     return sorted((tuple(normalized(v) for v in row) for row in rows), key=repr)
 
 
@@ -109,12 +112,14 @@ def test_every_mart_is_identical_on_spark(both_engines) -> None:
         assert spark_files.is_dir(), f"{name} was not built on Spark"
         spark_relation = f"read_parquet('{spark_files}/*.parquet')"
         duckdb_columns = [c for (c, *_) in connection.sql(f"describe marts.{name}").fetchall()]
-        spark_columns = [c for (c, *_) in connection.sql(f"describe {spark_relation}").fetchall()]
+        spark_columns = [
+            c for (c, *_) in connection.sql(f"describe select * from {spark_relation}").fetchall()
+        ]
         if duckdb_columns != spark_columns:
             differences.append(f"{name}: columns {duckdb_columns} != {spark_columns}")
             continue
-        expected = table_rows(connection, f"marts.{name}")
-        actual = table_rows(connection, spark_relation)
+        expected = table_rows(connection, f"marts.{name}", name)
+        actual = table_rows(connection, spark_relation, name)
         if expected != actual:
             only_duckdb = [r for r in expected if r not in actual][:3]
             only_spark = [r for r in actual if r not in expected][:3]
@@ -125,9 +130,9 @@ def test_every_mart_is_identical_on_spark(both_engines) -> None:
 def test_customer_ids_are_the_same_on_both_engines(both_engines) -> None:
     connection, warehouse = both_engines
     spark_customers = f"read_parquet('{warehouse}/marts.db/dim_customers/*.parquet')"
-    (count,) = connection.sql("select count(*) from marts.dim_customers").fetchone()
-    (missing,) = connection.sql(
+    [(count,)] = connection.sql("select count(*) from marts.dim_customers").fetchall()
+    [(missing,)] = connection.sql(
         f"select count(*) from marts.dim_customers where customer_id not in "
         f"(select customer_id from {spark_customers})"
-    ).fetchone()
+    ).fetchall()
     assert count > 0 and missing == 0
