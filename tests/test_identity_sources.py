@@ -60,7 +60,8 @@ final as (
         {{ normalize_phone('mobile') }} as mobile_e164,
         lieblingsfarbe,
         {{ to_utc('joined_at') }} as joined_at,
-        {{ to_utc('updated_at') }} as updated_at
+        {{ to_utc('updated_at') }} as updated_at,
+        {{ lineage_columns() }}
     from source
 )
 
