@@ -17,10 +17,22 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+{#- The newest value of this model's column `own` (of its rows matching `where`), 1900-01-01
+    while there is none: the watermark a build works out upstream rows from. -#}
+{% macro newest_in_this(own, type=none, where=none) -%}
+    (select coalesce(max({{ own }}), cast('1900-01-01' as {{ type or dbt.type_timestamp() }})) from {{ this }}
+     {%- if where %} where {{ where }}{% endif %})
+{%- endmacro %}
+
 {#- True for an upstream row resolved after this model's newest row (by its column `own`): one to
     work out again. -#}
 {% macro resolved_since_last_build(column, own='resolved_at') -%}
-    {{ column }} > (select coalesce(max({{ own }}), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
+    {{ column }} > {{ newest_in_this(own) }}
+{%- endmacro %}
+
+{#- The record key of a source's row: <system>:<entity>:<source id>. -#}
+{% macro source_record_key(source) -%}
+    {{ dbt.concat(["'" ~ source.system ~ ":" ~ source.entity ~ ":'", "cast(" ~ source.source_id ~ " as " ~ dbt.type_string() ~ ")"]) }}
 {%- endmacro %}
 
 {#- Post-hook: delete, in one pass, this model's rows that one of their upstream rows (each of
@@ -104,7 +116,7 @@
             {%- if not loop.first %}
             union all
             {%- endif %}
-            select {{ dbt.concat(["'" ~ source.system ~ ":" ~ source.entity ~ ":'", "cast(" ~ source.source_id ~ " as " ~ dbt.type_string() ~ ")"]) }} as record_key
+            select {{ source_record_key(source) }} as record_key
             from {{ ref(source.model) }}
         {%- endfor %}
         ) as staged

@@ -73,6 +73,7 @@ unioned as (
     union all
     {%- endif %}
     select
+        {{ source_record_key(source) }} as record_key,
         '{{ source.system }}' as system,
         '{{ source.entity }}' as entity,
         cast({{ source.source_id }} as {{ text }}) as source_id,
@@ -91,20 +92,14 @@ unioned as (
     from {{ source.model }}
     {%- if is_incremental() %}
     {%- set this_source = "system = '" ~ source.system ~ "' and entity = '" ~ source.entity ~ "'" %}
-    where _loaded_at >= (
-        select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-        from {{ this }} where {{ this_source }}
-    )
-    or _load_date >= (
-        select coalesce(max(_load_date), cast('1900-01-01' as date)) from {{ this }} where {{ this_source }}
-    )
+    where _loaded_at >= {{ newest_in_this('_loaded_at', where=this_source) }}
+        or _load_date >= {{ newest_in_this('_load_date', 'date', this_source) }}
     {%- endif %}
 {%- endfor %}
 ),
 
 final as (
     select
-        {{ dbt.concat(["system", "':'", "entity", "':'", "source_id"]) }} as record_key,
         *,
         {{ name_key('person_name') }} as name_key,
         {{ dbt.split_part(name_key('coalesce(given_name, person_name)'), "' '", 1) }} as given_name_key,
