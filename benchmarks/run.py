@@ -353,14 +353,10 @@ def dbt_timings(run_results: Path) -> dict[str, Any]:
     failed = sorted(
         r["unique_id"].split(".")[-1] for r in results if r["status"] in ("fail", "error")
     )
-    identity = {
-        uid.split(".")[-1]: round(t, 3)
-        for uid, t in times.items()
-        if uid.startswith("model.") and uid.split(".")[-1].startswith("int_identity__")
-    }
     models = {
         uid.split(".")[-1]: round(t, 3) for uid, t in times.items() if uid.startswith("model.")
     }
+    identity = {name: t for name, t in models.items() if name.startswith("int_identity__")}
     slowest = dict(sorted(times.items(), key=lambda item: -item[1])[:8])
     by_kind: dict[str, float] = {}
     for uid, seconds in times.items():
