@@ -12,6 +12,14 @@
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}
 
+{#- The inputs the EM of int_identity__match_parameters iterates over (u, patterns, levels):
+    tables on Spark, which inlines a CTE wherever it is read (into each of the 15 x 4 EM
+    iterations, which filled the driver heap); ephemeral on DuckDB, so a build that keeps the
+    last parameters computes none of them. -#}
+{% macro em_input_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'ephemeral') }}
+{%- endmacro %}
+
 {#- The stamp of this build on the rows it resolves. -#}
 {% macro resolved_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})

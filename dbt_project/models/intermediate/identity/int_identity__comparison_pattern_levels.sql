@@ -1,7 +1,7 @@
 {#- The comparison patterns of int_identity__comparison_patterns unpivoted: one row per
     (pattern_id, comparison) whose level is known (a missing value is no evidence and left out).
     A table on Spark, ephemeral on DuckDB: see int_identity__u_probabilities. -#}
-{{ config(materialized='table' if target.type == 'spark' else 'ephemeral') }}
+{{ config(materialized=em_input_materialization()) }}
 with patterns as (select * from {{ ref('int_identity__comparison_patterns') }}),
 
 final as (

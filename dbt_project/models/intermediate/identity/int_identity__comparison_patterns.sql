@@ -2,7 +2,7 @@
     conflict), with how many pairs have each: what the EM of int_identity__match_parameters
     iterates over. One row per pattern.
     A table on Spark, ephemeral on DuckDB: see int_identity__u_probabilities. -#}
-{{ config(materialized='table' if target.type == 'spark' else 'ephemeral') }}
+{{ config(materialized=em_input_materialization()) }}
 with comparisons as (select * from {{ ref('int_identity__comparisons') }}),
 
 {%- set gammas %}{% for comparison in identity_comparisons() %}gamma_{{ comparison }}{% if not loop.last %}, {% endif %}{% endfor %}{% endset %}

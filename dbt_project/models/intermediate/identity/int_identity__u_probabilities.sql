@@ -5,7 +5,7 @@
     random pairs were planned again in every EM iteration of every training session, and the
     plan filled the driver heap. Ephemeral on DuckDB (a CTE of match_parameters), so a build
     that keeps the last parameters does not draw the random pairs. -#}
-{{ config(materialized='table' if target.type == 'spark' else 'ephemeral') }}
+{{ config(materialized=em_input_materialization()) }}
 with features as (select * from {{ ref('int_identity__record_features') }}),
 
 {%- set comparisons = identity_comparisons() %}
