@@ -181,6 +181,45 @@ def test_a_fit_above_the_customer_limit_reads_a_sample_of_about_that_many(fitted
     np.testing.assert_allclose([sql["r"], sql["alpha"]], [0.8, 60.0], rtol=0.3)
 
 
+def test_a_later_build_starts_from_the_last_fit_and_reaches_the_same_maximum(fitted, tmp_path):
+    """A build after the first starts both searches at the last fit instead of the coarse grid.
+    A month later (every customer observed 30 more days, a few hundred more repeat purchases)
+    it must land on the new maximum, the one a full refresh finds from the cold start, in
+    fewer rounds."""
+    h, _ = fitted
+    warehouse_of(h, tmp_path)
+    fits = "int_analytics__bgnbd_fit int_analytics__gamma_gamma_fit"
+
+    def fit_rows(*flags: str) -> list[dict]:
+        assert run_dbt(tmp_path, "run", "--select", fits, *flags).success
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+            return [
+                one_row(con, f"select * from intermediate.int_analytics__{name}")
+                for name in ("bgnbd_fit", "gamma_gamma_fit")
+            ]
+
+    first = fit_rows()
+    assert not any(fit["is_warm_start"] for fit in first)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.sql(
+            "update intermediate.int_analytics__customer_btyd set age_days = age_days + 30, "
+            "frequency = frequency + (hash(customer_id) % 20 = 0)::int, "
+            "recency_days = case when hash(customer_id) % 20 = 0 then age_days + 15 "
+            "else recency_days end"
+        )
+    warm = fit_rows()
+    cold = fit_rows("--full-refresh")
+    for warm_fit, cold_fit, names in zip(warm, cold, (TRUE_BGNBD, TRUE_GAMMA_GAMMA), strict=True):
+        assert warm_fit["is_warm_start"] and not cold_fit["is_warm_start"]
+        assert warm_fit["search_rounds"] < cold_fit["search_rounds"]
+        assert warm_fit["log_likelihood"] == pytest.approx(cold_fit["log_likelihood"], abs=1e-4)
+        np.testing.assert_allclose(
+            [warm_fit[name] for name in names], [cold_fit[name] for name in names], rtol=1e-4
+        )
+    # the month moved the maximum, so a search that stayed at the last fit fails above
+    assert cold[0]["r"] != pytest.approx(first[0]["r"], rel=1e-3)
+
+
 def test_gamma_gamma_fit_agrees_with_scipy_and_recovers_the_simulated_parameters(fitted):
     h, con = fitted
     sql = one_row(con, "select * from intermediate.int_analytics__gamma_gamma_fit")

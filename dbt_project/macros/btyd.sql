@@ -30,23 +30,6 @@
         < 1000000.0 * {{ limit }} / greatest((select count(*) from {{ relation }}), {{ limit }})
 {%- endmacro %}
 
-{#- Pre-hooks for a fit model on Spark: the search is one query whose plan is 100+ levels deep,
-    which Spark's analyzer resolves only with more than its default 100 iterations, and whose
-    constraint propagation grows with the depth until the driver runs out of memory (2 GB). The
-    settings stay on for the session: resetting them after one fit could pull them from under
-    the other, planned at the same time in another thread. None elsewhere. -#}
-{% macro deep_query_hooks() -%}
-    {{ return(adapter.dispatch('deep_query_hooks')()) }}
-{%- endmacro %}
-{% macro default__deep_query_hooks() -%}
-    {{ return([]) }}
-{%- endmacro %}
-{% macro spark__deep_query_hooks() -%}
-    {{ return([
-        'set spark.sql.analyzer.maxIterations=1000',
-        'set spark.sql.constraintPropagation.enabled=false']) }}
-{%- endmacro %}
-
 {#- Log-likelihood of one customer's history under BG/NBD (Fader, Hardie and Lee 2005, eq. 6):
     x repeat purchases, the last at t_x, observed for t since the first purchase. ln of the sum
     of the "still alive at t" and "dropped out after the last purchase" terms is taken as
@@ -81,51 +64,117 @@
     grid search with Newton steps:
     - a coarse grid of coarse_points^k points, coarse_step apart in each parameter's log around
       the start, finds the basin of the maximum;
-    - then each of `rounds` rounds evaluates the 3^k grid at -step, 0, +step around the best
-      point so far, plus the Newton point of the previous round (the maximum of the quadratic
-      whose gradient and Hessian are the central differences on the previous grid), and moves
-      to the best of them. The step halves when the centre wins and follows the distance moved
-      when the Newton point wins, down to min_step (the differences need a step well above the
-      rounding noise of a sum over customers). The Newton points make the search converge
-      where a grid alone crawls: along the narrow ridges these likelihoods have.
+    - then each round evaluates the 3^k grid at -step, 0, +step around the best point so far,
+      plus the Newton point of the previous round (the maximum of the quadratic whose gradient
+      and Hessian are the central differences on the previous grid), and moves to the best of
+      them. The step halves when the centre wins and follows the distance moved when the Newton
+      point wins, down to min_step (the differences need a step well above the rounding noise
+      of a sum over customers). The Newton points make the search converge where a grid alone
+      crawls: along the narrow ridges these likelihoods have.
+    - It stops once converged (the step at min_step and the log-likelihood up by less than
+      `tolerance` in a round), after at most var clv_fit_rounds rounds.
+    - Warm start: where this model was built before (and the build is not a full refresh), the
+      search starts at the last fit (`warm_start`: its select list over the old table) with
+      warm_step instead of the coarse grid. A day's data moves the maximum little, so a few
+      rounds converge again instead of 15-25; the result is still today's maximum.
     Every log stays within +-max_log: where the likelihood is highest at an edge of the
     parameter space (a Gamma-Gamma p -> infinity when a customer's values hardly vary, as in
     small samples), the search stops at the bound (e^10 = 22,026) instead of wandering where the
     log-gamma differences lose their precision.
-    Each CTE reads the one before it once, so an engine that inlines CTEs (Spark) plans a chain
-    as long as the rounds, not a tree that doubles with each round.
-    Writes CTEs `<name>_0` .. `<name>_<rounds>`, the last being one row: ln_<parameter> and
-    <parameter> for each parameter, step and log_likelihood.
-    - start: a relation with one row of ln_<parameter> start values;
-    - data: a relation with the likelihood's columns and `weight` (customers per row);
+    Each round is its own query, run while the model compiles, and the model's SQL holds the
+    converged state as one row of literals. A search written as one query of chained rounds was
+    100+ levels deep: Spark was still planning it after 5 minutes, and it could not stop early.
+    Returns that one-row select: ln_<parameter> and <parameter> for each parameter, step,
+    log_likelihood, rounds and is_warm_start; typed nulls while parsing or when `inputs` (the
+    relation the data is read from) does not exist yet (`dbt docs generate` on a new machine).
+    - data_ctes: CTEs, without `with`, that define the relation `data`: the likelihood's
+      columns and `weight` (customers per row);
+    - start: a select of one row of ln_<parameter> start values, over those CTEs;
     - log_likelihood: one row's log-likelihood, in terms of the parameter and data columns. -#}
-{% macro grid_search_cte(name, parameters, start, data, log_likelihood, rounds,
-                         coarse_points=5, coarse_step=1.5, min_step=0.001, max_log=10) -%}
-{{ name }}_coarse_grid as (
-    {{ _grid_offsets(parameters, (coarse_points - 1) // 2) }}
-),
+{% macro grid_search(parameters, inputs, data_ctes, data, start, warm_start, log_likelihood,
+                     coarse_points=5, coarse_step=1.5, warm_step=0.01, min_step=0.001,
+                     max_log=10, tolerance=1e-6) -%}
+    {%- if not execute or load_relation(inputs) is none -%}
+        {{ return(_search_state_select(parameters, none)) }}
+    {%- endif -%}
+    {%- set previous_fit = none if flags.FULL_REFRESH else load_relation(this) -%}
+    {%- if previous_fit is not none -%}
+        {%- set state = _search_state(parameters,
+            'select ' ~ warm_start ~ ', ' ~ warm_step ~ ' as step from ' ~ previous_fit) -%}
+    {%- else -%}
+        {%- set state = _search_state(parameters,
+            'with ' ~ data_ctes ~ ', start as (' ~ start ~ ') select *, ' ~ coarse_step ~ ' as step from start') -%}
+        {%- set state = _search_round(parameters, state, data_ctes, data, log_likelihood,
+                                      (coarse_points - 1) // 2, min_step, max_log) -%}
+    {%- endif -%}
+    {%- set search = namespace(state=state, rounds=0, converged=false) -%}
+    {%- for round in range(var('clv_fit_rounds')) -%}
+        {%- if not search.converged -%}
+            {%- set next_state = _search_round(parameters, search.state, data_ctes, data,
+                                               log_likelihood, 1, min_step, max_log) -%}
+            {%- set search.converged = next_state['step'] <= min_step * 1.000001
+                and search.state['log_likelihood'] is not none
+                and next_state['log_likelihood'] - search.state['log_likelihood'] < tolerance -%}
+            {%- set search.state = next_state -%}
+            {%- set search.rounds = round + 1 -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do search.state.update({'rounds': search.rounds, 'is_warm_start': previous_fit is not none}) -%}
+    {{ return(_search_state_select(parameters, search.state)) }}
+{%- endmacro %}
 
-{{ name }}_fine_grid as (
-    {{ _grid_offsets(parameters, 1) }}
-),
+{#- The search's state (ln_<parameter>, newton_ln_<parameter>, newton_distance, step,
+    log_likelihood) as a dict of the first row of `sql`; missing columns are none. -#}
+{% macro _search_state(parameters, sql) -%}
+    {%- set table = run_query(sql) -%}
+    {%- set state = {} -%}
+    {%- for column in _search_state_columns(parameters) -%}
+        {%- do state.update({column: table.rows[0][column] if column in table.column_names else none}) -%}
+    {%- endfor -%}
+    {{ return(state) }}
+{%- endmacro %}
 
-{{ name }}_start as (
+{% macro _search_state_columns(parameters) -%}
+    {%- set columns = [] -%}
+    {%- for parameter in parameters -%}
+        {%- do columns.extend(['ln_' ~ parameter, 'newton_ln_' ~ parameter]) -%}
+    {%- endfor -%}
+    {{ return(columns + ['newton_distance', 'step', 'log_likelihood']) }}
+{%- endmacro %}
+
+{#- One row of the state's values. A double crosses from the database to Jinja and back as its
+    shortest decimal form, which reads back as the same double. -#}
+{% macro _search_state_select(parameters, state) -%}
     select
-        {%- for parameter in parameters %}
-        ln_{{ parameter }},
-        cast(null as double) as newton_ln_{{ parameter }},
-        {%- endfor %}
-        cast(null as double) as newton_distance,
-        cast({{ coarse_step }} as double) as step
-    from {{ start }}
-),
+    {%- for column in _search_state_columns(parameters) %}
+        {{ _double_literal(state[column] if state is not none else none) }} as {{ column }},
+    {%- endfor %}
+    {%- for parameter in parameters %}
+        exp({{ _double_literal(state['ln_' ~ parameter] if state is not none else none) }}) as {{ parameter }},
+    {%- endfor %}
+        cast({{ state['rounds'] if state is not none and 'rounds' in state else 'null' }} as {{ dbt.type_int() }}) as rounds,
+        cast({{ 'null' if state is none or 'is_warm_start' not in state else state['is_warm_start'] | lower }} as boolean) as is_warm_start
+{%- endmacro %}
 
-{{ _grid_round(parameters, name ~ '_start', name ~ '_coarse_grid', data, log_likelihood, name ~ '_0', min_step, max_log) }}
-{%- for round in range(1, rounds + 1) %},
+{% macro _double_literal(value) -%}
+    cast({{ "'" ~ value ~ "'" if value is not none else 'null' }} as double)
+{%- endmacro %}
 
-{{ _grid_round(parameters, name ~ '_' ~ (round - 1), name ~ '_fine_grid', data, log_likelihood,
-               name ~ '_' ~ round, min_step, max_log) }}
-{%- endfor %}
+{#- One round of the search from `state`: a grid of -half .. half steps around its centre and its
+    Newton point, evaluated over `data`; the next state. -#}
+{% macro _search_round(parameters, state, data_ctes, data, log_likelihood, half, min_step, max_log) -%}
+    {%- set sql -%}
+        with {{ data_ctes }},
+
+        previous as ({{ _search_state_select(parameters, state) }}),
+
+        grid as ({{ _grid_offsets(parameters, half) }}),
+
+        {{ _grid_round(parameters, 'previous', 'grid', data, log_likelihood, 'result', min_step, max_log) }}
+
+        select * from result
+    {%- endset -%}
+    {{ return(_search_state(parameters, sql)) }}
 {%- endmacro %}
 
 {#- Every combination of -half .. half steps in each parameter, and one more row standing for
