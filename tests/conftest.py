@@ -38,7 +38,9 @@ WORLD_FILES = frozenset({
     "test_warehouse_truth.py",
 })  # fmt: skip
 WORLD_SCOPE = "simulated_world"
-LONGEST_FIRST = ("test_crash_safety.py", WORLD_SCOPE, "test_cli.py", "test_bench.py")
+LONGEST_FIRST = (
+    "test_crash_safety.py", WORLD_SCOPE, "test_spark_parity.py", "test_cli.py", "test_bench.py",
+)  # fmt: skip
 
 
 @pytest.hookimpl(optionalhook=True)
