@@ -63,6 +63,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory):
         if str(r.status) not in ("success", "pass")
     ]
     assert result.success and not failures, failures or result.exception
+    # loads leave the unit tests out (LOAD_BUILD); this build is where they run
+    assert any(r.node.resource_type == "unit_test" for r in result.result)
     connection = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     yield connection
     connection.close()
