@@ -101,7 +101,10 @@
     {%- if previous_fit is not none -%}
         {%- set state = _search_state(parameters,
             'select ' ~ warm_start ~ ', ' ~ warm_step ~ ' as step from ' ~ previous_fit) -%}
-    {%- else -%}
+        {#- a last build that had nothing to fit (no repeat buyers yet) gives no start -#}
+    {%- endif -%}
+    {%- if previous_fit is none or _has_no_point(parameters, state) -%}
+        {%- set previous_fit = none -%}
         {%- set state = _search_state(parameters,
             'with ' ~ data_ctes ~ ', start as (' ~ start ~ ') select *, ' ~ coarse_step ~ ' as step from start') -%}
         {%- set state = _search_round(parameters, state, data_ctes, data, log_likelihood,
@@ -112,15 +115,24 @@
         {%- if not search.converged -%}
             {%- set next_state = _search_round(parameters, search.state, data_ctes, data,
                                                log_likelihood, 1, min_step, max_log) -%}
-            {%- set search.converged = next_state['step'] <= min_step * 1.000001
-                and search.state['log_likelihood'] is not none
-                and next_state['log_likelihood'] - search.state['log_likelihood'] < tolerance -%}
+            {#- no likelihood: nothing to fit (no rows), which more rounds do not change -#}
+            {%- set search.converged = next_state['log_likelihood'] is none
+                or (next_state['step'] <= min_step * 1.000001
+                    and search.state['log_likelihood'] is not none
+                    and next_state['log_likelihood'] - search.state['log_likelihood'] < tolerance) -%}
             {%- set search.state = next_state -%}
             {%- set search.rounds = round + 1 -%}
         {%- endif -%}
     {%- endfor -%}
     {%- do search.state.update({'rounds': search.rounds, 'is_warm_start': previous_fit is not none}) -%}
     {{ return(_search_state_select(parameters, search.state)) }}
+{%- endmacro %}
+
+{% macro _has_no_point(parameters, state) -%}
+    {%- for parameter in parameters if state['ln_' ~ parameter] is none -%}
+        {{ return(true) }}
+    {%- endfor -%}
+    {{ return(false) }}
 {%- endmacro %}
 
 {#- The search's state (ln_<parameter>, newton_ln_<parameter>, newton_distance, step,
