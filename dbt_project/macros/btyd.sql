@@ -92,7 +92,7 @@
     - start: a select of one row of ln_<parameter> start values, over those CTEs;
     - log_likelihood: one row's log-likelihood, in terms of the parameter and data columns. -#}
 {% macro grid_search(parameters, inputs, data_ctes, data, start, warm_start, log_likelihood,
-                     coarse_points=5, coarse_step=1.5, warm_step=0.01, min_step=0.001,
+                     coarse_points=5, coarse_step=1.5, warm_step=0.1, min_step=0.001,
                      max_log=10, tolerance=1e-6) -%}
     {%- if not execute or load_relation(inputs) is none -%}
         {{ return(_search_state_select(parameters, none)) }}
