@@ -37,6 +37,9 @@ def _wall(result: dict[str, Any], phase: str) -> float | None:
 
 
 IDENTITY_BUILDS = {"identity": "dbt_build", "identity_increment": "dbt_build_increment"}
+# The opt-in Spark step (run.py --phases dbt_spark): DuckDB and Spark each building the seeds and
+# models of the same raw zone. Not part of the load, so never judged against its targets.
+ENGINE_BUILDS = ("dbt_models_duckdb", "dbt_models_spark")
 
 
 def _share(result: dict[str, Any], part: str, whole: str) -> float | None:
@@ -89,6 +92,8 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         "identity_share_of_dbt": _share(result, "identity", "dbt_build"),
         "gate_share": gate / full if gate is not None and full else None,
         "identity_incremental_share": _share(result, "identity_increment", "identity"),
+        "spark_over_duckdb_models": _share(result, "dbt_models_spark", "dbt_models_duckdb"),
+        "spark_over_dbt_build": _share(result, "dbt_models_spark", "dbt_build"),
         **identity_figures(result),
     }
 
@@ -287,12 +292,14 @@ def _note(name: str, phase: dict[str, Any]) -> str:
         else:
             notes.append("gate not called" if detail.get("gate_modules") else "no gate module")
         notes.append(f"{detail.get('rows_quarantined', 0):,} quarantined")
-    if name.startswith("dbt_build"):
+    if name.startswith("dbt_build") or name in ENGINE_BUILDS:
         notes.append(", ".join(f"{k} {v}" for k, v in sorted(detail.get("statuses", {}).items())))
         if detail.get("skipped_models"):
             notes.append(f"[red]INCOMPLETE: {len(detail['skipped_models'])} models skipped[/red]")
         if detail.get("excluded"):
             notes.append(f"excluded {' '.join(detail['excluded'])}")
+    if name in ENGINE_BUILDS:
+        notes.append(f"only {detail.get('selection')}")
     if name in IDENTITY_BUILDS:
         notes.append(f"int_identity__* inside {IDENTITY_BUILDS[name]}")
     if name in ("identity_eval", "splink"):
@@ -421,6 +428,12 @@ def _targets_table(result: dict[str, Any]) -> Table:
             "",
             "",
         )
+    for key, label in (
+        ("spark_over_duckdb_models", "Spark / DuckDB dbt build, seeds and models (same selection)"),
+        ("spark_over_dbt_build", "Spark seeds and models / DuckDB's whole dbt build (tests too)"),
+    ):
+        if figures.get(key):
+            table.add_row(f"(info) {label}", f"{figures[key]:.2f} x", "", "")
     if figures.get("identity_share_of_dbt"):
         table.add_row(
             "(info) identity models / dbt build", f"{figures['identity_share_of_dbt']:.1%}", "", ""

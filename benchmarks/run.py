@@ -10,6 +10,10 @@ The run, in order (each step a fresh child process, see measure.py):
 4. bare       the bare-DuckDB baseline over the same raw Parquet (bare_duckdb.py);
 5. increment  the last load date alone (ingest, `dbt build`, publish): one more day's delivery.
 
+Opt-in, after the dbt step and before the increment (`--phases ... dbt_spark`; not in `make bench`):
+   dbt_spark  the same raw zone built with dbt on Spark (local pyspark session, target `spark`),
+              seeds and models only, beside DuckDB building the same selection (docs/scale-out.md).
+
 The simulator cannot extend a world by a day (its random streams depend on the whole timeline),
 so a world of `days` days, whose `days + 1` load dates are the initial extract and `days`
 daily deltas, is loaded as: the first `days` load dates = the full load, the last = the increment.
@@ -43,6 +47,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DBT = str(Path(sys.executable).with_name("dbt"))
 STEPS = ("simulate", "ingest", "dbt", "bare", "increment")
+OPT_IN_STEPS = ("dbt_spark",)  # asked for by name; the default run stays what `make bench` runs
+# Spark's build: seeds and models, not the data tests (they check the SQL, which is the same on
+# both engines, and tests/test_spark_parity.py does not run them either); DuckDB builds the same
+# selection beside it, so that the ratio compares like with like.
+MODELS_ONLY = ("--resource-type", "seed", "--resource-type", "model")
+# A local Spark session's driver heap (the JVM runs every task); the profile's default of 2g is
+# for the test worlds. Overridden by the caller's own CDW_SPARK_DRIVER_MEMORY.
+SPARK_DRIVER_MEMORY = "6g"
 PUBLISH_MODULE = "orchestration.publish"
 # the identity models' share of a dbt build: the full resolution, then the day matched into it
 IDENTITY_PHASES = {build: phase for phase, build in report.IDENTITY_BUILDS.items()}
@@ -101,9 +113,14 @@ class Bench:
             self._reset_loaded()
             self._python("ingest", "ingest", "--dates", *full, say=say)
         if "dbt" in self.steps:
-            self._dbt("dbt_build", say)
+            self._dbt("dbt_build", say, full_refresh=True)
             self._publish("publish", say)
             self._identity(say)
+        if "dbt_spark" in self.steps:  # before the increment changes the raw zone
+            self._dbt("dbt_models_duckdb", say, selection=MODELS_ONLY, full_refresh=True)
+            self._dbt(
+                "dbt_models_spark", say, selection=MODELS_ONLY, full_refresh=True, engine="spark"
+            )
         self._combine("full_load", ("ingest", "dbt_build", "publish"))
         self.sizes["after_full_load"] = self._sizes()
         if "bare" in self.steps:
@@ -169,7 +186,12 @@ class Bench:
         ]
         return self._measure(name, command, say, check=check)
 
-    def _dbt_command(self, verb: str) -> list[str]:
+    def _dbt_target(self, engine: str) -> Path:
+        """dbt's target dir per engine: a partial parse is only reused for the same profile."""
+        return self.work_dir / ("dbt_target" if engine == "duckdb" else f"dbt_target_{engine}")
+
+    def _dbt_command(self, verb: str, engine: str) -> list[str]:
+        logs = "dbt_logs" if engine == "duckdb" else f"dbt_logs_{engine}"
         return [
             DBT,
             verb,
@@ -177,26 +199,49 @@ class Bench:
             str(PROJECT_DIR),
             "--profiles-dir",
             str(PROJECT_DIR),
+            "--target",
+            engine,
             "--target-path",
-            str(self.work_dir / "dbt_target"),
+            str(self._dbt_target(engine)),
             "--log-path",
-            str(self.work_dir / "dbt_logs"),
+            str(self.work_dir / logs),
         ]
 
-    def _dbt(self, name: str, say) -> None:
-        target = self.work_dir / "dbt_target"
+    def _engine_env(self, engine: str) -> dict[str, str]:
+        if engine == "duckdb":
+            return self.env
+        spark_dir = self.data_dir / "spark"  # the profile's metastore and warehouse are here
+        return {
+            **self.env,
+            "CDW_TARGET": engine,
+            "CDW_SPARK_DRIVER_MEMORY": self.env.get("CDW_SPARK_DRIVER_MEMORY", SPARK_DRIVER_MEMORY),
+            # shuffle and spill files, by default under /tmp
+            "SPARK_LOCAL_DIRS": str(spark_dir / "local"),
+        }
+
+    def _dbt(
+        self,
+        name: str,
+        say,
+        *,
+        selection: tuple[str, ...] = (),
+        full_refresh: bool = False,
+        engine: str = "duckdb",
+    ) -> None:
+        target, env = self._dbt_target(engine), self._engine_env(engine)
         if not (target / "partial_parse.msgpack").exists():
             # A deployed pipeline builds from a parsed project (Dagster's manifest): parse
             # first, untimed, so that every timed build starts from a partial parse.
-            self._measure("dbt_parse", self._dbt_command("parse"), say)
-            self.phases["dbt_parse"]["detail"]["note"] = "untimed in the load: once per project"
-        command = self._dbt_command("build")
-        if name == "dbt_build":  # a full resolution, also when re-run on a kept warehouse
+            parse = "dbt_parse" if engine == "duckdb" else f"dbt_parse_{engine}"
+            self._measure(parse, self._dbt_command("parse", engine), say, env=env)
+            self.phases[parse]["detail"]["note"] = "untimed in the load: once per project"
+        command = self._dbt_command("build", engine) + list(selection)
+        if full_refresh:  # a full resolution, also when re-run on a kept warehouse
             command.append("--full-refresh")
         if self.dbt_exclude:
             command += ["--exclude", *self.dbt_exclude]
         (target / "run_results.json").unlink(missing_ok=True)
-        phase = self._measure(name, command, say, check=False)
+        phase = self._measure(name, command, say, check=False, env=env)
         run_results = target / "run_results.json"
         if run_results.exists():
             shutil.copy(run_results, self.work_dir / f"{name}.run_results.json")
@@ -204,6 +249,7 @@ class Bench:
         phase["rows_per_s"] = phase["rows"] / phase["wall_s"]
         phase["detail"] = dbt_timings(run_results)
         phase["detail"]["excluded"] = list(self.dbt_exclude)
+        phase["detail"]["selection"] = " ".join(selection) or "all"
         if phase["returncode"] != 0:
             phase["detail"]["note"] = "dbt build reported errors or failed tests; see the log"
         if name in IDENTITY_PHASES:
@@ -221,11 +267,19 @@ class Bench:
                 },
             }
 
-    def _measure(self, name: str, command: list[str], say, *, check: bool = True):
+    def _measure(
+        self,
+        name: str,
+        command: list[str],
+        say,
+        *,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ):
         say(f"[{self.world.scale}] {name} ...")
         run: ChildRun = run_child(
             command,
-            env=self.env,
+            env=env or self.env,
             cwd=PROJECT_DIR,
             result_file=self._result_file(name),
             log_file=self.work_dir / "logs" / f"{name}.log",
@@ -418,6 +472,8 @@ def machine() -> dict[str, Any]:
                 "duckdb",
                 "dbt-core",
                 "dbt-duckdb",
+                "dbt-spark",
+                "pyspark",
                 "dagster",
                 "pyarrow",
                 "great-expectations",
@@ -504,9 +560,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--phases",
         nargs="+",
-        choices=STEPS,
+        choices=STEPS + OPT_IN_STEPS,
         default=list(STEPS),
-        help="steps to run (default all); later steps reuse the work dir",
+        help=f"steps to run (default all but {', '.join(OPT_IN_STEPS)}); later steps reuse the "
+        "work dir",
     )
     parser.add_argument(
         "--work-dir", type=Path, help="where worlds are built (default data/bench/<scale>)"

@@ -87,6 +87,13 @@ def test_ratios_and_targets_are_reported(bench_run: tuple[dict, Path, str]) -> N
     assert verdicts["incremental_share"] in ("pass", "miss")
 
 
+def test_spark_is_not_in_the_default_run(bench_run: tuple[dict, Path, str]) -> None:
+    """`make bench` stays on DuckDB; Spark's build is asked for with `--phases ... dbt_spark`."""
+    result, _, _ = bench_run
+    assert not [name for name in result["phases"] if name.endswith("_spark")]
+    assert result["ratios"]["spark_over_duckdb_models"] is None
+
+
 def test_the_table_prints_with_the_previous_result(bench_run: tuple[dict, Path, str]) -> None:
     _, result_file, stdout = bench_run
     for name in ("simulate", "dbt_build", "bare_duckdb", "incremental_load", "targets"):
