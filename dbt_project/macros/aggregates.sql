@@ -15,7 +15,8 @@
     {{ return(adapter.dispatch('distinct_list')(column)) }}
 {%- endmacro %}
 {% macro default__distinct_list(column) -%}
-    array_join(array_sort(collect_set({{ column }})), ',')
+    {#- null without values, as DuckDB's string_agg -#}
+    nullif(array_join(array_sort(collect_set({{ column }})), ','), '')
 {%- endmacro %}
 {% macro duckdb__distinct_list(column) -%}
     string_agg(distinct {{ column }}, ',' order by {{ column }})

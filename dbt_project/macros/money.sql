@@ -8,3 +8,16 @@
 {%- endmacro %}
 
 {% macro money_type() -%}decimal(18, 2){%- endmacro %}
+
+{#- amount / count as money, half away from zero, the same on every engine: DuckDB divides
+    decimals in double and Spark exactly, so round(amount / count, 2) of a sum that halves
+    exactly (104.91 / 2) rounded to 52.45 on one and 52.46 on the other (4,390 average order
+    values at 100k customers). Here only an integer is divided by a positive integer count;
+    floor() of the quotient is then exact on both. -#}
+{% macro divide_money(amount, count) -%}
+    cast(
+        case when {{ amount }} < 0 then -1 else 1 end
+        * floor((abs({{ amount }}) * 200 + {{ count }}) / (2 * {{ count }})) / 100
+        as {{ money_type() }})
+{%- endmacro %}
+

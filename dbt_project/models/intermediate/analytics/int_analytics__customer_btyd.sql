@@ -39,8 +39,8 @@ final as (
         {{ dbt.datediff('per_customer.last_purchase_date', 'as_of.as_of_date', 'day') }}
             as days_since_last_purchase,
         case when per_customer.purchase_day_count > 1
-            then (per_customer.sales_amount - first_day.first_day_amount)
-                / (per_customer.purchase_day_count - 1)
+            then {{ divide_money('(per_customer.sales_amount - first_day.first_day_amount)',
+                                 '(per_customer.purchase_day_count - 1)') }}
             else 0 end as average_repeat_purchase_amount,
         first_day.first_day_amount as first_purchase_amount
     from per_customer

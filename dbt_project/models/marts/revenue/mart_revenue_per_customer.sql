@@ -34,7 +34,7 @@ final as (
         (select max(t12m_end_date) from totals) as t12m_end_date,
         order_count,
         case when order_count > 0
-            then cast(round(lifetime_revenue / order_count, 2) as {{ money_type() }})
+            then {{ divide_money('lifetime_revenue', 'order_count') }}
         end as average_order_value,
         first_purchase_date, last_purchase_date, product_lines, channels,
         case
