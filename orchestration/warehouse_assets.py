@@ -17,7 +17,7 @@ from orchestration.contracts import load_live_contracts
 from orchestration.locks import writer_lock
 from orchestration.publish import record_build
 from orchestration.resources import WarehouseConfig
-from orchestration.settings import PROJECT_DIR
+from orchestration.settings import LOAD_BUILD, PROJECT_DIR
 
 WAREHOUSE_POOL = "warehouse"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
@@ -83,12 +83,6 @@ def _newest_dbt_file_mtime() -> float:
 
 
 ensure_manifest()
-
-
-# A load's dbt build: the models and their data tests. Unit tests check the SQL, not the day's
-# data, so they run where the SQL changes (`make test`: tests/test_dbt_build.py), not in every
-# load, as dbt's docs advise for production builds; they were 5 s of a 100k-customer day.
-LOAD_BUILD = ("build", "--exclude-resource-type", "unit_test")
 
 
 class WarehouseBuildConfig(dg.Config):
