@@ -101,8 +101,9 @@
     {%- if previous_fit is not none -%}
         {%- set state = _search_state(parameters,
             'select ' ~ warm_start ~ ', ' ~ warm_step ~ ' as step from ' ~ previous_fit) -%}
-        {#- a last build that had nothing to fit (no repeat buyers yet) gives no start -#}
     {%- endif -%}
+    {#- cold: a first build, a full refresh, or a last build that had nothing to fit (no repeat
+        buyers yet), whose fit gives no start -#}
     {%- if previous_fit is none or _has_no_point(parameters, state) -%}
         {%- set previous_fit = none -%}
         {%- set state = _search_state(parameters,
