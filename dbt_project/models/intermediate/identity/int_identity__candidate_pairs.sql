@@ -10,7 +10,7 @@
     with all records; the pairs of a changed or deleted record are replaced or deleted.
     One row per pair (record_key_l < record_key_r). -#}
 {{ config(
-    materialized=identity_materialization(),
+    materialized=incremental_materialization(),
     unique_key=['record_key_l', 'record_key_r'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -5,7 +5,7 @@
     build are compared (term frequencies as of this build).
     One row per candidate pair (record_key_l, record_key_r). -#}
 {{ config(
-    materialized=identity_materialization(),
+    materialized=incremental_materialization(),
     unique_key=['record_key_l', 'record_key_r'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',

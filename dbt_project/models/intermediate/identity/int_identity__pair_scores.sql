@@ -7,7 +7,7 @@
     parameters were estimated again (scored_at is the build that scored it).
     One row per candidate pair. -#}
 {{ config(
-    materialized=identity_materialization(),
+    materialized=incremental_materialization(),
     unique_key=['record_key_l', 'record_key_r'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -6,7 +6,7 @@
     deleted record's keys are deleted.
     One row per record and blocking rule that gives the record a key. -#}
 {{ config(
-    materialized=identity_materialization(),
+    materialized=incremental_materialization(),
     unique_key='record_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -7,7 +7,7 @@
     resolution (`dbt build --full-refresh`, docs/identity.md).
     One row per source record. -#}
 {{ config(
-    materialized=identity_materialization(),
+    materialized=incremental_materialization(),
     unique_key='record_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

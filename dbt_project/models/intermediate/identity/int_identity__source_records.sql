@@ -10,7 +10,7 @@
     again rather than missed), and the post-hook deletes the records gone from staging (a live
     source's deletions). -#}
 {{ config(
-    materialized=identity_materialization(),
+    materialized=incremental_materialization(),
     unique_key='record_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -1,0 +1,82 @@
+{#- State carried between builds by the incremental models (identity resolution, the revenue
+    lines): every row carries `resolved_at`, the start of the build that made it. A model works
+    out again the upstream rows newer than its own newest row (a watermark, so a build that failed
+    half-way is caught up by the next), and a row whose upstream row is gone or newer is deleted
+    after the build (delete_outdated). On Spark the models are plain tables (its Parquet tables
+    cannot delete rows): every build works everything out again there. -#}
+
+{#- Incremental on DuckDB; a plain table on Spark, whose Parquet tables cannot delete rows (every
+    build there works everything out again). -#}
+{% macro incremental_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+{#- The stamp of this build on the rows it resolves. -#}
+{% macro resolved_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- The newest value of this model's column `own` (of its rows matching `where`), 1900-01-01
+    while there is none: the watermark a build works out upstream rows from. -#}
+{% macro newest_in_this(own, type=none, where=none) -%}
+    (select coalesce(max({{ own }}), cast('1900-01-01' as {{ type or dbt.type_timestamp() }})) from {{ this }}
+     {%- if where %} where {{ where }}{% endif %})
+{%- endmacro %}
+
+{#- True for an upstream row resolved after this model's newest row (by its column `own`): one to
+    work out again. -#}
+{% macro resolved_since_last_build(column, own='resolved_at') -%}
+    {{ column }} > {{ newest_in_this(own) }}
+{%- endmacro %}
+
+{#- Post-hook: delete, in one pass, this model's rows that one of their upstream rows (each of
+    `matches` maps this model's columns to the upstream's) is gone for or, with `newer`, was
+    resolved again after them. -#}
+{% macro delete_outdated(upstream, matches, newer=true) -%}
+    {%- if incremental_materialization() == 'incremental' -%}
+    delete from {{ this }}
+    where
+    {%- for on in matches %}
+        {% if not loop.first %}or {% endif %}not exists (
+            select 1 from {{ upstream }} as upstream
+            where {% for mine, theirs in on.items() -%}
+                upstream.{{ theirs }} = {{ this }}.{{ mine }} and
+            {% endfor -%}
+                {{ 'upstream.resolved_at <= ' ~ this ~ '.resolved_at' if newer else 'true' }}
+        )
+    {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- This model's own last build, to carry state forward from: none while parsing, on a first
+    build, when it lacks `required_column` (built before that column existed), and on Spark,
+    whose table materialisation drops the old table before building the new one. -#}
+{% macro previous_build(required_column) -%}
+    {%- if not execute or target.type == 'spark' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set relation = load_relation(this) -%}
+    {{ return(relation if relation is not none and has_column(relation, required_column) else none) }}
+{%- endmacro %}
+
+{% macro has_column(relation, column) -%}
+    {{ return(column in adapter.get_columns_in_relation(relation) | map(attribute='name') | list) }}
+{%- endmacro %}
+
+{#- on-run-start: drop an incremental table built before it kept `resolved_at` (a warehouse
+    from before the model was incremental), so that this build makes it afresh instead of
+    failing on the missing column. dbt's relation cache forgets the dropped table, so the
+    incremental materialisation then sees none. -#}
+{% macro drop_state_without_resolved_at() -%}
+    {%- if execute and incremental_materialization() == 'incremental' -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+            {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+            {%- if relation is not none and not has_column(relation, 'resolved_at') -%}
+                {%- do log('dropping ' ~ relation ~ ': built before it was incremental', info=true) -%}
+                {%- do adapter.drop_relation(relation) -%}
+                {%- do adapter.commit() -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
