@@ -55,7 +55,7 @@ def normalized(value: object) -> object:
 
 
 # Columns stamped with the build's start time: two builds never share it.
-BUILD_STAMPS = {"customer_id_history": "changed_at"}
+BUILD_STAMPS = {"customer_id_history": "changed_at", "fct_revenue": "resolved_at"}
 
 
 def table_rows(connection: duckdb.DuckDBPyConnection, relation: str, name: str) -> list[tuple]:

@@ -80,3 +80,11 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Post-hook of a model that writes a tombstone (its last row with no resolved_at) for each row
+    gone upstream, so that delete+insert deletes the row: delete the tombstones. -#}
+{% macro delete_tombstones() -%}
+    {%- if incremental_materialization() == 'incremental' -%}
+    delete from {{ this }} where resolved_at is null
+    {%- endif -%}
+{%- endmacro %}

@@ -1,7 +1,10 @@
 {#- Unified revenue events in their original currency, one row per revenue line:
     (1) ERP invoice lines of invoices not cancelled; (2) ERP credit notes, negated;
     (3) POS basket lines; (4) webshop order lines of orders that ERP did not invoice and that were
-    not cancelled, returned or failed in delivery; (5) subscription charges. -#}
+    not cancelled, returned or failed in delivery; (5) subscription charges.
+    A view: int_revenue__lines_converted reads it whole on every build and keeps what changed,
+    so writing every line again here would only cost. -#}
+{{ config(materialized='view') }}
 with invoice_lines as (select * from {{ ref('stg_erp__invoice_lines') }}),
 invoices as (select * from {{ staging_ref('erp', 'invoices') }}),
 credit_notes as (select * from {{ ref('stg_erp__credit_notes') }}),

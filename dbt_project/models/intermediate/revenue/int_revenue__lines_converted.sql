@@ -3,7 +3,21 @@
     lines without a product or quantity (subscription charges, credit notes) carry no cost.
     rejection_reason flags lines the gate should have quarantined (unknown currency, no rate on
     the revenue date, negative or implausible unit amounts); they are kept out of fct_revenue and
-    listed in int_revenue__rejected_lines. One row per revenue line. -#}
+    listed in int_revenue__rejected_lines. One row per revenue line.
+    Incremental: every build works out all lines and compares them with its last build's by
+    line_hash, a fingerprint of the whole row, and writes only the lines that are new or differ (a
+    re-delivered or cancelled document, a webshop order invoiced later, a corrected rate or unit
+    cost): comparing costs a fraction of writing every line again. A line gone from int_revenue__lines is written once more as a tombstone,
+    with no resolved_at, so that the merge deletes its row, and the post-hook deletes the
+    tombstone. Nothing else tells a later model a line is gone: they delete their rows whose
+    line is gone here (delete_outdated). -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key='revenue_line_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_tombstones() }}",
+) }}
 with lines as (select * from {{ ref('int_revenue__lines') }}),
 rates as (select * from {{ ref('int_fx__rates') }}),
 products as (select * from {{ ref('stg_reference__products') }}),
@@ -27,7 +41,7 @@ converted as (
         on products.cost_currency = cost_rate.currency and lines.revenue_date = cost_rate.rate_date
 ),
 
-final as (
+checked as (
     select
         *,
         amount_reporting - cost_reporting as margin_reporting,
@@ -39,6 +53,45 @@ final as (
                 > {{ var('max_unit_amount_reporting', 100000) }} then 'implausible_unit_amount'
         end as rejection_reason
     from converted
+),
+
+fingerprinted as (
+    select *, {{ row_hash('checked') }} as line_hash
+    from checked
+),
+
+{% if is_incremental() %}
+previous as (
+    select revenue_line_id, line_hash from {{ this }}
+),
+
+changed as (
+    select fingerprinted.*
+    from fingerprinted
+    left join previous
+        on fingerprinted.revenue_line_id = previous.revenue_line_id
+        and fingerprinted.line_hash = previous.line_hash
+    where previous.revenue_line_id is null
+),
+
+{#- `* replace`: incremental builds run on DuckDB only (incremental_materialization) -#}
+tombstones as (
+    select * replace (cast(null as {{ dbt.type_timestamp() }}) as resolved_at)
+    from {{ this }}
+    where not exists (
+        select 1 from fingerprinted where fingerprinted.revenue_line_id = {{ this }}.revenue_line_id
+    )
+),
+
+final as (
+    select *, {{ resolved_at() }} as resolved_at from changed
+    union all
+    select * from tombstones
 )
+{% else %}
+final as (
+    select *, {{ resolved_at() }} as resolved_at from fingerprinted
+)
+{% endif %}
 
 select * from final

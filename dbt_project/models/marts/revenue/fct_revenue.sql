@@ -1,5 +1,14 @@
 {#- One row per revenue line (definition in int_revenue__lines), with its customer.
-    Anonymous POS baskets stay, with a null customer_id. -#}
+    Anonymous POS baskets stay, with a null customer_id.
+    Incremental: a build writes the lines int_revenue__customer_lines wrote since this model's
+    last build; the post-hook deletes the lines gone or rewritten there. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key='revenue_line_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_outdated(ref('int_revenue__customer_lines'), [{'revenue_line_id': 'revenue_line_id'}]) }}",
+) }}
 with lines as (select * from {{ ref('int_revenue__customer_lines') }}),
 
 final as (
@@ -25,8 +34,12 @@ final as (
         cast(lines.margin_reporting as {{ money_type() }}) as margin_reporting,
         lines.reporting_currency,
         lines.source_file,
-        lines.source_row
+        lines.source_row,
+        lines.resolved_at
     from lines
+    {%- if is_incremental() %}
+    where {{ resolved_since_last_build('lines.resolved_at') }}
+    {%- endif %}
 )
 
 select * from final
