@@ -236,6 +236,26 @@ def _block_index(data_dir: Path) -> set[tuple[str, str, str]]:
         return set(index.select("record_key, blocking_rule, block_key").fetchall())
 
 
+def _pairs_of(data_dir: Path, record_keys: set[str]) -> dict[str, set[tuple[str, str]]]:
+    """The pairs of `record_keys` in each model keyed by pair, and their links (either end)."""
+    keys = ", ".join(f"'{key}'" for key in sorted(record_keys))
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return {
+            model: set(
+                con.sql(
+                    f"select {left}, {right} from intermediate.int_identity__{model} "
+                    f"where {left} in ({keys}) or {right} in ({keys})"
+                ).fetchall()
+            )
+            for model, left, right in (
+                ("candidate_pairs", "record_key_l", "record_key_r"),
+                ("comparisons", "record_key_l", "record_key_r"),
+                ("pair_scores", "record_key_l", "record_key_r"),
+                ("links", "record_key", "linked_record_key"),
+            )
+        }
+
+
 def _resolved_at_counts(data_dir: Path) -> dict[str, int]:
     """Rows of the features and pairs made by the newest build, and all the features."""
     newest = (
@@ -306,7 +326,9 @@ def _resolve_day_and_afresh(incremental: Path, full: Path) -> None:
 def test_block_index_follows_changed_records(loaded_world, tmp_path: Path):
     """A day in which one user changes email, family name and postcode and another blanks every
     key: the day's build leaves the block index that a full resolution builds, the old keys
-    gone (the second user's only by the post-hook: it has no rows to replace them with)."""
+    gone (the second user's only by the post-hook: it has no rows to replace them with), and
+    the pairs, comparisons, scores and links of both users that it builds (the blanked user's
+    old ones gone by the post-hooks, which look only at records resolved in the build)."""
     incremental, full = tmp_path / "incremental", tmp_path / "full"
     users, next_day = _copy_with_a_users_day(loaded_world, incremental)
     with duckdb.connect() as con:
@@ -334,15 +356,19 @@ def test_block_index_follows_changed_records(loaded_world, tmp_path: Path):
             f"select 'webshop:users:' || user_id, _source_row "
             f"from '{users}/load_date={next_day}/part-0.parquet'"
         ).fetchall()
+    renamed, blanked = (key for key, _ in sorted(changed, key=lambda row: row[1]))
     before = _block_index(incremental)
+    pairs_before = _pairs_of(incremental, {blanked})
     _resolve_day_and_afresh(incremental, full)
 
     index = _block_index(incremental)
     assert index == _block_index(full)
-    renamed, blanked = (key for key, _ in sorted(changed, key=lambda row: row[1]))
     assert ("email", "renamed@example.org") in {(r, k) for key, r, k in index if key == renamed}
     assert any(row[0] == blanked for row in before)
     assert not any(row[0] == blanked for row in index)
+    assert _pairs_of(incremental, {renamed, blanked}) == _pairs_of(full, {renamed, blanked})
+    assert all(pairs_before.values())  # the blanked user was paired, scored and linked
+    assert not any(_pairs_of(incremental, {blanked}).values())
 
 
 def _source_records(data_dir: Path) -> set[tuple]:
@@ -356,17 +382,27 @@ def _source_records(data_dir: Path) -> set[tuple]:
 def test_source_records_follow_deleted_and_changed_staging_rows(loaded_world, tmp_path: Path):
     """A day in which one user is gone from staging (as a live source's deletion leaves it) and
     another changes family name: the day's build, which normalises only newly loaded rows, leaves
-    the source records a full resolution makes, the gone user deleted by the post-hook."""
+    the source records a full resolution makes, the gone user deleted by the post-hook, and
+    every pair, comparison, score and link of the gone user deleted after it (a scored user)."""
     incremental, full = tmp_path / "incremental", tmp_path / "full"
     users, next_day = _copy_with_a_users_day(loaded_world, incremental)
+    with duckdb.connect(str(incremental / "warehouse.duckdb"), read_only=True) as con:
+        (gone,) = con.sql(
+            """select min(replace(record_key, 'webshop:users:', '')) from (
+                select record_key from intermediate.int_identity__links
+                where match_rule = 'probabilistic'
+                union all
+                select linked_record_key from intermediate.int_identity__links
+                where match_rule = 'probabilistic'
+            ) where record_key like 'webshop:users:%'"""
+        ).fetchall()[0]
+    gone_key = f"webshop:users:{gone}"
+    pairs_before = _pairs_of(incremental, {gone_key})
     with duckdb.connect() as con:
-        gone, renamed = (
-            user_id
-            for (user_id,) in con.sql(
-                f"select distinct user_id from read_parquet('{users}/*/*.parquet', "
-                "union_by_name = true) order by user_id limit 2"
-            ).fetchall()
-        )
+        (renamed,) = con.sql(
+            f"select min(user_id) from read_parquet('{users}/*/*.parquet', union_by_name = true) "
+            f"where user_id <> '{gone}'"
+        ).fetchall()[0]
         for path in users.glob("*/*.parquet"):
             kept = path.with_suffix(".kept")
             con.sql(
@@ -390,9 +426,13 @@ def test_source_records_follow_deleted_and_changed_staging_rows(loaded_world, tm
     records = _source_records(incremental)
     assert records == _source_records(full)
     keys = {record[0]: record for record in records}
-    assert f"webshop:users:{gone}" not in keys
+    assert gone_key not in keys
     assert "Newname" in keys[f"webshop:users:{renamed}"]
     assert _partition(incremental) == _partition(full)
+    assert all(pairs_before.values())
+    assert not any(_pairs_of(incremental, {gone_key}).values())
+    renamed_key = f"webshop:users:{renamed}"
+    assert _pairs_of(incremental, {renamed_key}) == _pairs_of(full, {renamed_key})
 
 
 def test_identity_tables_from_before_incremental_matching_are_rebuilt(loaded_world, tmp_path: Path):

@@ -14,7 +14,10 @@
     unique_key=['record_key_l', 'record_key_r'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_outdated(ref('int_identity__record_features'), [{'record_key_l': 'record_key'}, {'record_key_r': 'record_key'}]) }}",
+    post_hook=[
+        "{{ delete_rows_of_records_resolved_again(ref('int_identity__record_features'), ['record_key_l', 'record_key_r']) }}",
+        "{{ delete_rows_of_records_gone(ref('int_identity__record_features'), ['record_key_l', 'record_key_r']) }}",
+    ],
 ) }}
 -- depends_on: {{ ref('int_identity__record_features') }} (the post-hook's)
 with blocks as (select * from {{ ref('int_identity__record_blocks') }}),

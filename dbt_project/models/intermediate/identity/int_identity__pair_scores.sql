@@ -11,7 +11,7 @@
     unique_key=['record_key_l', 'record_key_r'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_outdated(ref('int_identity__comparisons'), [{'record_key_l': 'record_key_l', 'record_key_r': 'record_key_r'}]) }}",
+    post_hook="{{ delete_rows_gone_upstream(ref('int_identity__comparisons'), ['record_key_l', 'record_key_r']) }}",
 ) }}
 with parameters as (select * from {{ ref('int_identity__match_parameters') }}),
 comparisons as (

@@ -10,7 +10,10 @@
     unique_key='record_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_outdated(ref('int_identity__record_features'), [{'record_key': 'record_key'}]) }}",
+    post_hook=[
+        "{{ delete_rows_of_records_resolved_again(ref('int_identity__record_features'), ['record_key']) }}",
+        "{{ delete_rows_of_records_gone(ref('int_identity__record_features'), ['record_key']) }}",
+    ],
 ) }}
 with features as (
     select * from {{ ref('int_identity__record_features') }}
