@@ -303,6 +303,7 @@ def test_a_day_matched_incrementally_resolves_as_a_full_resolution(loaded_world,
     assert after["pairs"] > 0
     assert _block_index(data_dir) == _block_index(loaded_world.settings.data_dir)
     assert _partition(data_dir) == _partition(loaded_world.settings.data_dir)
+    assert _matched_on(data_dir) == _matched_on(loaded_world.settings.data_dir)
 
 
 def _copy_with_a_users_day(loaded_world, data_dir: Path) -> tuple[Path, date]:
@@ -468,6 +469,25 @@ def _customer_ids(data_dir: Path) -> dict[str, str]:
         )
 
 
+def _matched_on(data_dir: Path) -> dict[str, tuple[str, str]]:
+    """Each record's matched_on as the clusters have it, and as its links make it."""
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.sql(
+            """select clusters.record_key, clusters.matched_on, coalesce(rules, 'unmatched')
+            from intermediate.int_identity__clusters as clusters
+            left join (
+                select record_key, string_agg(distinct match_rule, ',' order by match_rule) as rules
+                from (
+                    select record_key, match_rule from intermediate.int_identity__links
+                    union all
+                    select linked_record_key, match_rule from intermediate.int_identity__links
+                )
+                group by record_key
+            ) as linked using (record_key)"""
+        ).fetchall()
+    return {key: (kept, made) for key, kept, made in rows}
+
+
 def _history(data_dir: Path) -> list[tuple]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         return con.sql(
@@ -492,7 +512,15 @@ def fixture_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir
 
 
+def _assert_matched_on_follows_links(data_dir: Path) -> None:
+    matched_on = _matched_on(data_dir)
+    assert {key: pair for key, pair in matched_on.items() if pair[0] != pair[1]} == {}
+
+
 def test_customer_ids_survive_rebuilds_splits_and_merges(fixture_world: Path):
+    """Four builds; after each, every record's matched_on is that of its links, also where the
+    clusters kept it from the build before (Acme's account and ERP customer keep their link but
+    change its rule, probabilistic and tax_id, with the threshold)."""
     data_dir = fixture_world
     _build(data_dir, models=IDENTITY_MODELS)
     first = _customer_ids(data_dir)
@@ -503,9 +531,12 @@ def test_customer_ids_survive_rebuilds_splits_and_merges(fixture_world: Path):
     assert {row[1] for row in created} == {"created"}
     assert len(created) == len(set(first.values()))
 
+    _assert_matched_on_follows_links(data_dir)
+
     _build(data_dir)  # the same records: the same ids, nothing recorded
     assert _customer_ids(data_dir) == first
     assert _history(data_dir) == created
+    _assert_matched_on_follows_links(data_dir)
 
     _build(data_dir, threshold=1.01)  # no scored link passes: Anna splits up
     split = _customer_ids(data_dir)
@@ -515,8 +546,10 @@ def test_customer_ids_survive_rebuilds_splits_and_merges(fixture_world: Path):
     assert len(new_ids) == 4 and not new_ids & set(first.values())  # ids are never reused
     splits = [row for row in _history(data_dir) if row[1] == "split_from"]
     assert {(row[0], row[2]) for row in splits} == {(new, anna) for new in new_ids}
+    _assert_matched_on_follows_links(data_dir)
 
     _build(data_dir)  # the links return: the split ids merge back into the older id
     assert _customer_ids(data_dir) == first
     merges = [row for row in _history(data_dir) if row[1] == "merged_into"]
     assert {(row[0], row[2]) for row in merges} == {(new, anna) for new in new_ids}
+    _assert_matched_on_follows_links(data_dir)

@@ -1,9 +1,10 @@
 {#- Connected components of the link graph: every source record with its cluster, named by the
     cluster's smallest record_key. Incremental: a cluster of the last build (this model's own
-    previous state) whose records are all still there with the same links (link_signature) is
-    kept as it was; the components are worked out again only over the records of the other
-    clusters and the new records. A record's links changing changes the signatures of both ends,
-    so a link never joins a kept cluster to a reworked record. Labels propagate as integers
+    previous state) whose records are all still there with the same links (link_signature: the
+    linked records and the links' rules) is kept as it was, its records' matched_on too; the
+    components and matched_on are worked out again only over the records of the other clusters
+    and the new records. A record's links changing changes the signatures of both ends, so a
+    link never joins a kept cluster to a reworked record. Labels propagate as integers
     numbered in record_key order (a tenth of the memory of the keys at a million customers),
     so the smallest number is the smallest record_key. One row per source record. -#}
 {#- the unrolled label passes make one deep query (deep_query_hooks: Spark's analyzer needs more
@@ -15,27 +16,31 @@ with records as (select * from {{ ref('int_identity__source_records') }}),
 links as (select * from {{ ref('int_identity__links') }}),
 
 edges as (
-    select record_key, linked_record_key as neighbour_key from links
+    select record_key, linked_record_key as neighbour_key, match_rule from links
     union all
-    select linked_record_key, record_key from links
+    select linked_record_key, record_key, match_rule from links
 ),
 
-{#- order-insensitive: a sum of the linked records' 64-bit hashes -#}
+{#- order-insensitive: a sum of the 64-bit hashes of the linked records with the links' rules,
+    which matched_on is made of -#}
 signatures as (
-    select record_key, sum({{ numeric_hash('neighbour_key') }}) as link_signature
+    select
+        record_key,
+        sum({{ numeric_hash(dbt.concat(['neighbour_key', "':'", 'match_rule'])) }}) as link_signature
     from edges
     group by record_key
 ),
 
 {% if last_build is not none %}
 previous as (
-    select record_key, cluster_key, link_signature from {{ last_build }}
+    select record_key, cluster_key, matched_on, link_signature from {{ last_build }}
 ),
 {% else %}
 previous as (
     select
         cast(null as {{ dbt.type_string() }}) as record_key,
         cast(null as {{ dbt.type_string() }}) as cluster_key,
+        cast(null as {{ dbt.type_string() }}) as matched_on,
         cast(null as decimal(38, 0)) as link_signature
     from records
     where 1 = 0
@@ -58,7 +63,7 @@ changed_clusters as (
 ),
 
 kept as (
-    select linked_records.record_key, previous.cluster_key
+    select linked_records.record_key, previous.cluster_key, previous.matched_on
     from linked_records
     inner join previous on linked_records.record_key = previous.record_key
     where previous.cluster_key not in (select cluster_key from changed_clusters)
@@ -83,23 +88,21 @@ reworked_edges as (
 
 {{ min_label_passes('nodes', 'reworked_edges', var('identity_label_passes', 12)) }},
 
+reworked_matched_on as (
+    select edges.record_key, {{ distinct_list('edges.match_rule') }} as matched_on
+    from edges
+    inner join reworked on edges.record_key = reworked.record_key
+    group by edges.record_key
+),
+
 clustered as (
-    select record_key, cluster_key from kept
+    select record_key, cluster_key, matched_on from kept
     union all
-    select reworked.record_key, anchor.record_key
+    select reworked.record_key, anchor.record_key, coalesce(reworked_matched_on.matched_on, 'unmatched')
     from labels
     inner join reworked on labels.record_key = reworked.node_id
     inner join reworked as anchor on labels.label = anchor.node_id
-),
-
-matched_on as (
-    select record_key, {{ distinct_list('match_rule') }} as matched_on
-    from (
-        select record_key, match_rule from links
-        union all
-        select linked_record_key, match_rule from links
-    ) as link_ends
-    group by record_key
+    left join reworked_matched_on on reworked.record_key = reworked_matched_on.record_key
 ),
 
 final as (
@@ -109,12 +112,11 @@ final as (
         records.source_id,
         records.record_key,
         clustered.cluster_key,
-        coalesce(matched_on.matched_on, 'unmatched') as matched_on,
+        clustered.matched_on,
         linked_records.link_signature
     from records
     inner join clustered on records.record_key = clustered.record_key
     inner join linked_records on records.record_key = linked_records.record_key
-    left join matched_on on records.record_key = matched_on.record_key
 )
 
 select * from final
