@@ -7,7 +7,8 @@ The run, in order (each step a fresh child process, see measure.py):
 3. dbt        `dbt build` over that raw zone: the full load's warehouse build; the identity
               models' time is read from dbt's run_results.json (`int_identity__*`);
    publish    `orchestration.publish.publish` (serving.duckdb and exports), when it exists;
-4. bare       the bare-DuckDB baseline over the same raw Parquet (bare_duckdb.py);
+4. bare       the bare-DuckDB baseline over the same raw Parquet (bare_duckdb.py), then the
+              dbt models doing the same work built alone (`dbt_same_work`, a full refresh);
 5. increment  the last load date alone (ingest, `dbt build`, publish): one more day's delivery.
 
 Opt-in, after the dbt step and before the increment (`--phases ... dbt_spark`; not in `make bench`):
@@ -56,6 +57,8 @@ MODELS_ONLY = ("--resource-type", "seed", "--resource-type", "model")
 # A local Spark session's driver heap (the JVM runs every task); the profile's default of 2g is
 # for the test worlds. Overridden by the caller's own CDW_SPARK_DRIVER_MEMORY.
 SPARK_DRIVER_MEMORY = "6g"
+# The models doing what bare_duckdb.py does, and nothing else (no tests: bare checks nothing).
+SAME_WORK = ("--resource-type", "model", "--select", *report.BARE_EQUIVALENT_MODELS)
 PUBLISH_MODULE = "orchestration.publish"
 # the identity models' share of a dbt build: the full resolution, then the day matched into it
 IDENTITY_PHASES = {build: phase for phase, build in report.IDENTITY_BUILDS.items()}
@@ -129,6 +132,8 @@ class Bench:
             self.sizes["after_full_load"]["bare_duckdb_bytes"] = directory_bytes(
                 self.data_dir / "bare.duckdb"
             )
+            # the same work as bare's, built alone: nothing else in the build beside it
+            self._dbt("dbt_same_work", say, selection=SAME_WORK, full_refresh=True)
         if "increment" in self.steps:
             self._python("ingest_increment", "ingest", "--dates", *increment, say=say)
             self._dbt("dbt_build_increment", say)

@@ -23,6 +23,7 @@ MEASURED = (
     "identity",
     "full_load",
     "bare_duckdb",
+    "dbt_same_work",
     "ingest_increment",
     "dbt_build_increment",
     "incremental_load",
@@ -81,6 +82,7 @@ def test_ratios_and_targets_are_reported(bench_run: tuple[dict, Path, str]) -> N
     assert result["ratios"]["pipeline_over_bare"] > 0
     # None when a model it sums is missing (renamed): the like-for-like ratio went dark
     assert result["ratios"]["same_work_over_bare"] > 0
+    assert result["ratios"]["same_work_alone_over_bare"] > 0
     assert result["ratios"]["incremental_share"] > 0
     verdicts = {row["target"]: row["verdict"] for row in result["targets"]}
     assert verdicts["full_load_time"] == "n/a (L only)"
