@@ -257,7 +257,7 @@ def _pairs_of(data_dir: Path, record_keys: set[str]) -> dict[str, set[tuple[str,
 
 
 def _resolved_at_counts(data_dir: Path) -> dict[str, int]:
-    """Rows of the features and pairs made by the newest build, and all the features."""
+    """Rows of the records, features and pairs made by the newest build, and all the features."""
     newest = (
         "select '{0}', count(*) from intermediate.int_identity__{1} "
         "where resolved_at = (select max(resolved_at) from intermediate.int_identity__{1})"
@@ -265,7 +265,8 @@ def _resolved_at_counts(data_dir: Path) -> dict[str, int]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         return dict(
             con.sql(
-                f"""{newest.format("features", "record_features")}
+                f"""{newest.format("records", "source_records")}
+                union all {newest.format("features", "record_features")}
                 union all {newest.format("pairs", "candidate_pairs")}
                 union all select 'all_features', count(*)
                 from intermediate.int_identity__record_features"""
@@ -298,6 +299,7 @@ def test_a_day_matched_incrementally_resolves_as_a_full_resolution(loaded_world,
     assert run_dbt(data_dir, "run", "--select", RESOLUTION).success  # catches up the pairs
 
     after = _resolved_at_counts(data_dir)
+    assert 0 < after["records"] < after["all_features"]  # only the newly loaded rows
     assert 0 < after["features"] < day_before["all_features"]  # only new and changed records
     assert after["all_features"] > day_before["all_features"]
     assert after["pairs"] > 0

@@ -36,6 +36,28 @@
     {{ return((records - trained_records) | abs > trained_records * var('identity_retrain_growth')) }}
 {%- endmacro %}
 
+{#- The newest `_loaded_at` and `_load_date` of each source's records here, by
+    '<system>:<entity>', as literals: compared with a subquery instead, a staging view's rows are
+    all normalised before the filter drops those loaded before (DuckDB cannot push it below the
+    view). A source with no records here yet reads from 1900-01-01. -#}
+{% macro newest_loads_by_source() -%}
+    {%- set newest = {} -%}
+    {%- if execute -%}
+        {%- set query -%}
+            select
+                {{ dbt.concat(['system', "':'", 'entity']) }},
+                cast(max(_loaded_at) as {{ dbt.type_string() }}),
+                cast(max(_load_date) as {{ dbt.type_string() }})
+            from {{ this }}
+            group by system, entity
+        {%- endset -%}
+        {%- for source, loaded_at, load_date in run_query(query).rows -%}
+            {%- do newest.update({source: {'_loaded_at': loaded_at, '_load_date': load_date}}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(newest) }}
+{%- endmacro %}
+
 {#- Post-hook of int_identity__source_records: delete the records no longer in staging (a live
     source's deleted rows; an entity that switched forms), which an incremental build, reading
     only newly loaded rows, cannot see. -#}

@@ -35,6 +35,7 @@
 
 {#- One form per entity: a live database's entity replaces its file twin while enabled. -#}
 {%- set sources = active_identity_sources() %}
+{%- set newest_loads = newest_loads_by_source() if is_incremental() else {} %}
 
 with
 {%- for source in sources %}
@@ -91,9 +92,9 @@ unioned as (
         _loaded_at
     from {{ source.model }}
     {%- if is_incremental() %}
-    {%- set this_source = "system = '" ~ source.system ~ "' and entity = '" ~ source.entity ~ "'" %}
-    where _loaded_at >= {{ newest_in_this('_loaded_at', where=this_source) }}
-        or _load_date >= {{ newest_in_this('_load_date', 'date', this_source) }}
+    {%- set newest = newest_loads.get(source.system ~ ':' ~ source.entity, {}) %}
+    where _loaded_at >= cast('{{ newest._loaded_at or '1900-01-01' }}' as {{ dbt.type_timestamp() }})
+        or _load_date >= cast('{{ newest._load_date or '1900-01-01' }}' as date)
     {%- endif %}
 {%- endfor %}
 ),
