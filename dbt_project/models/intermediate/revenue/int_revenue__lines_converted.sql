@@ -7,10 +7,10 @@
     Incremental: every build works out all lines and compares them with its last build's by
     line_hash, a fingerprint of the whole row, and writes only the lines that are new or differ (a
     re-delivered or cancelled document, a webshop order invoiced later, a corrected rate or unit
-    cost): comparing costs a fraction of writing every line again. A line gone from int_revenue__lines is written once more as a tombstone,
-    with no resolved_at, so that the merge deletes its row, and the post-hook deletes the
-    tombstone. Nothing else tells a later model a line is gone: they delete their rows whose
-    line is gone here (delete_outdated). -#}
+    cost): comparing costs a fraction of writing every line again. A line gone from
+    int_revenue__lines is written once more as a tombstone (its key, with no resolved_at), so
+    that delete+insert deletes its row, and the post-hook deletes the tombstone. Nothing else
+    tells a later model a line is gone: they delete their rows whose line is gone here. -#}
 {{ config(
     materialized=incremental_materialization(),
     unique_key='revenue_line_id',
@@ -65,28 +65,19 @@ previous as (
     select revenue_line_id, line_hash from {{ this }}
 ),
 
-changed as (
-    select fingerprinted.*
-    from fingerprinted
-    left join previous
-        on fingerprinted.revenue_line_id = previous.revenue_line_id
-        and fingerprinted.line_hash = previous.line_hash
-    where previous.revenue_line_id is null
-),
-
-{#- `* replace`: incremental builds run on DuckDB only (incremental_materialization) -#}
-tombstones as (
-    select * replace (cast(null as {{ dbt.type_timestamp() }}) as resolved_at)
-    from {{ this }}
-    where not exists (
-        select 1 from fingerprinted where fingerprinted.revenue_line_id = {{ this }}.revenue_line_id
-    )
-),
-
+{#- one join finds both the new or changed lines and the gone ones (a tombstone: only the key,
+    no resolved_at), so that the lines are worked out once; `* replace`: incremental builds run
+    on DuckDB only (incremental_materialization) -#}
 final as (
-    select *, {{ resolved_at() }} as resolved_at from changed
-    union all
-    select * from tombstones
+    select
+        fingerprinted.* replace (
+            coalesce(fingerprinted.revenue_line_id, previous.revenue_line_id) as revenue_line_id
+        ),
+        case when fingerprinted.revenue_line_id is not null then {{ resolved_at() }} end
+            as resolved_at
+    from fingerprinted
+    full outer join previous on fingerprinted.revenue_line_id = previous.revenue_line_id
+    where fingerprinted.line_hash is distinct from previous.line_hash
 )
 {% else %}
 final as (
