@@ -2,8 +2,8 @@
     A day's records are matched into what the last build resolved instead of re-linking every
     record: record features, candidate pairs, comparisons and pair scores keep their rows and
     add those of new or changed records. The state they share with the other incremental models
-    (resolved_at, the watermark, delete_outdated) is in incremental_state.sql; the post-hooks
-    below narrow delete_outdated to the rows a day can have outdated.
+    (resolved_at, the watermark, delete_rows_gone_upstream) is in incremental_state.sql; the
+    post-hooks below delete the outdated rows of the models that hold several rows of a record.
     docs/identity.md, "Incremental matching". -#}
 
 {#- The inputs the EM of int_identity__match_parameters iterates over (u, patterns, levels):
@@ -79,25 +79,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of a model with one row per upstream row, on the upstream's key (record features,
-    comparisons, pair scores): delete+insert already replaced the rows whose upstream row was
-    resolved again (or, newer=false, keeps them: a record normalised again alike keeps its
-    features), so only a row whose upstream row is gone can be outdated. As the model holds a row
-    for every upstream row, one is gone only while the model has more rows than the upstream: a
-    count, instead of delete_outdated's scan of every row on a day nothing was deleted. -#}
-{% macro delete_rows_gone_upstream(upstream, keys, newer=true) -%}
-    {%- if execute and incremental_materialization() == 'incremental' -%}
-        {%- set surplus -%}
-            select (select count(*) from {{ this }}) - (select count(*) from {{ upstream }})
-        {%- endset -%}
-        {%- if run_query(surplus).rows[0][0] > 0 -%}
-            {{ delete_outdated(upstream, [dict(zip(keys, keys))], newer) }}
-        {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
 {#- Post-hooks of a model keyed by record (the block index, the candidate pairs), which can hold
-    several rows of a record or none: delete_outdated in two statements narrowed to the rows a
+    several rows of a record or none: the outdated rows, in two statements narrowed to the rows a
     build can have outdated (in one, DuckDB plans the alternatives as scans of every row).
     First the rows of a record resolved again since this model's last build (its newest row
     before this build: the rows of older builds were checked then) that this build did not make

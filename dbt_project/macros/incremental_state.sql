@@ -1,9 +1,10 @@
 {#- State carried between builds by the incremental models (identity resolution, the revenue
     lines): every row carries `resolved_at`, the start of the build that made it. A model works
     out again the upstream rows newer than its own newest row (a watermark, so a build that failed
-    half-way is caught up by the next), and a row whose upstream row is gone or newer is deleted
-    after the build (delete_outdated). On Spark the models are plain tables (its Parquet tables
-    cannot delete rows): every build works everything out again there. -#}
+    half-way is caught up by the next), and a post-hook deletes the rows whose upstream row is
+    gone (delete_rows_gone_upstream, or the narrower ones in identity_state.sql). On Spark the
+    models are plain tables (its Parquet tables cannot delete rows): every build works everything
+    out again there. -#}
 
 {#- Incremental on DuckDB; a plain table on Spark, whose Parquet tables cannot delete rows (every
     build there works everything out again). -#}
@@ -27,25 +28,6 @@
     work out again. -#}
 {% macro resolved_since_last_build(column, own='resolved_at') -%}
     {{ column }} > {{ newest_in_this(own) }}
-{%- endmacro %}
-
-{#- Post-hook: delete, in one pass, this model's rows that one of their upstream rows (each of
-    `matches` maps this model's columns to the upstream's) is gone for or, with `newer`, was
-    resolved again after them. -#}
-{% macro delete_outdated(upstream, matches, newer=true) -%}
-    {%- if incremental_materialization() == 'incremental' -%}
-    delete from {{ this }}
-    where
-    {%- for on in matches %}
-        {% if not loop.first %}or {% endif %}not exists (
-            select 1 from {{ upstream }} as upstream
-            where {% for mine, theirs in on.items() -%}
-                upstream.{{ theirs }} = {{ this }}.{{ mine }} and
-            {% endfor -%}
-                {{ 'upstream.resolved_at <= ' ~ this ~ '.resolved_at' if newer else 'true' }}
-        )
-    {%- endfor %}
-    {%- endif -%}
 {%- endmacro %}
 
 {#- This model's own last build, to carry state forward from: none while parsing, on a first
@@ -86,5 +68,26 @@
 {% macro delete_tombstones() -%}
     {%- if incremental_materialization() == 'incremental' -%}
     delete from {{ this }} where resolved_at is null
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of a model with one row per upstream row on the same `keys` (of the upstream rows
+    matching `upstream_where`): record features, comparisons, pair scores, the revenue lines.
+    delete+insert already replaced the rows whose upstream row was resolved again (the watermark
+    reads every one of them), so a row can only be outdated once its upstream row is gone, and
+    then the model holds more rows than the upstream. A count checks that before the anti-join
+    reads every row, which most days then skip. -#}
+{% macro delete_rows_gone_upstream(upstream, keys, upstream_where=none) -%}
+    {%- if execute and incremental_materialization() == 'incremental' -%}
+        {%- set upstream_keys -%}
+            (select {{ keys | join(', ') }} from {{ upstream }}
+             {%- if upstream_where %} where {{ upstream_where }}{% endif %})
+        {%- endset -%}
+        {%- set surplus -%}
+            select (select count(*) from {{ this }}) - (select count(*) from {{ upstream_keys }} as upstream)
+        {%- endset -%}
+        {%- if run_query(surplus).rows[0][0] > 0 -%}
+    delete from {{ this }} where ({{ keys | join(', ') }}) not in {{ upstream_keys }}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -11,7 +11,7 @@
     unique_key='record_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_rows_gone_upstream(ref('int_identity__source_records'), ['record_key'], newer=false) }}",
+    post_hook="{{ delete_rows_gone_upstream(ref('int_identity__source_records'), ['record_key']) }}",
 ) }}
 with source_records as (
     select * from {{ ref('int_identity__source_records') }}

@@ -3,13 +3,13 @@
     unknown). One row per accepted revenue line.
     Incremental: a build writes the lines int_revenue__lines_converted wrote since this model's
     last build, and the lines whose customer record now belongs to another customer (a merge or
-    a split of customers); the post-hook deletes the lines gone, rejected or rewritten upstream. -#}
+    a split of customers); the post-hook deletes the lines gone or rejected upstream. -#}
 {{ config(
     materialized=incremental_materialization(),
     unique_key='revenue_line_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_outdated(ref('int_revenue__lines_converted'), [{'revenue_line_id': 'revenue_line_id'}]) }}",
+    post_hook="{{ delete_rows_gone_upstream(ref('int_revenue__lines_converted'), ['revenue_line_id'], 'rejection_reason is null') }}",
 ) }}
 {%- set line_columns = [
     'revenue_line_id', 'system', 'entity', 'source_id', 'line_no', 'order_id', 'channel',

@@ -1,13 +1,13 @@
 {#- One row per revenue line (definition in int_revenue__lines), with its customer.
     Anonymous POS baskets stay, with a null customer_id.
     Incremental: a build writes the lines int_revenue__customer_lines wrote since this model's
-    last build; the post-hook deletes the lines gone or rewritten there. -#}
+    last build; the post-hook deletes the lines gone there. -#}
 {{ config(
     materialized=incremental_materialization(),
     unique_key='revenue_line_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_outdated(ref('int_revenue__customer_lines'), [{'revenue_line_id': 'revenue_line_id'}]) }}",
+    post_hook="{{ delete_rows_gone_upstream(ref('int_revenue__customer_lines'), ['revenue_line_id']) }}",
 ) }}
 with lines as (select * from {{ ref('int_revenue__customer_lines') }}),
 
