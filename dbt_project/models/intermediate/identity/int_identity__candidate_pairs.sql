@@ -12,8 +12,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key=['record_key_l', 'record_key_r'],
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=[
         "{{ delete_rows_of_records_resolved_again(ref('int_identity__record_features'), ['record_key_l', 'record_key_r']) }}",
         "{{ delete_rows_of_records_gone(ref('int_identity__record_features'), ['record_key_l', 'record_key_r']) }}",

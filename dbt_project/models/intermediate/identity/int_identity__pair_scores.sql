@@ -9,8 +9,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key=['record_key_l', 'record_key_r'],
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook="{{ delete_rows_gone_upstream(ref('int_identity__comparisons'), ['record_key_l', 'record_key_r']) }}",
 ) }}
 with parameters as (select * from {{ ref('int_identity__match_parameters') }}),

@@ -8,8 +8,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key='record_key',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=[
         "{{ delete_rows_of_records_resolved_again(ref('int_identity__record_features'), ['record_key']) }}",
         "{{ delete_rows_of_records_gone(ref('int_identity__record_features'), ['record_key']) }}",

@@ -9,8 +9,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key='record_key',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook="{{ delete_rows_gone_upstream(ref('int_identity__source_records'), ['record_key']) }}",
 ) }}
 with source_records as (

@@ -12,8 +12,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key='record_key',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook="{{ delete_source_records_gone() }}",
 ) }}
 {%- set text = dbt.type_string() %}

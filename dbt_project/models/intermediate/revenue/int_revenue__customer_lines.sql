@@ -7,8 +7,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key='revenue_line_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook="{{ delete_rows_gone_upstream(ref('int_revenue__lines_converted'), ['revenue_line_id'], 'rejection_reason is null') }}",
 ) }}
 {%- set line_columns = [

@@ -14,8 +14,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key='revenue_line_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook="{{ delete_tombstones() }}",
 ) }}
 with lines as (select * from {{ ref('int_revenue__lines') }}),

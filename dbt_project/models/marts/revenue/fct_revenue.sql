@@ -5,8 +5,6 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key='revenue_line_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook="{{ delete_rows_gone_upstream(ref('int_revenue__customer_lines'), ['revenue_line_id']) }}",
 ) }}
 with lines as (select * from {{ ref('int_revenue__customer_lines') }}),
