@@ -3,7 +3,9 @@
 A partition is written aside (a temporary file in the same folder), fsynced, and only then put
 in place with `os.replace`, so a reader or a crash sees either the previous partition or the new
 one, never half of one. Data is streamed file by file into the writer, so only one landed file's
-rows are in memory at a time.
+rows are in memory at a time. A temporary file is named after the process writing it: a killed
+process leaves its file behind, and the next writer of the same file removes it, but never the
+file of a process still running (a concurrent load).
 """
 
 from __future__ import annotations
@@ -107,8 +109,7 @@ class PartitionWriter:
         self.schema = schema
         self.keep_empty = keep_empty  # False: an empty partition removes the old file instead
         self.rows = 0
-        final_path.parent.mkdir(parents=True, exist_ok=True)
-        self.temp_path = final_path.with_name(f".{final_path.name}.{uuid.uuid4().hex}.tmp")
+        self.temp_path = temp_path_for(final_path)
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
             self.temp_path, schema, compression="zstd"
         )
@@ -173,11 +174,30 @@ def replace(source: Path, target: Path) -> None:
 
 def copy_rejected_file(source: Path, target: Path) -> None:
     """Keep an unreadable landed file for inspection: quarantine/_files/<system>/<date>/<file>."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    temp = temp_path_for(target)
     shutil.copyfile(source, temp)
     _fsync_file(temp)
     os.replace(temp, target)
+
+
+def temp_path_for(final_path: Path) -> Path:
+    """A new temporary file beside `final_path`, after removing those of dead writers."""
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final_path.parent.glob(f".{final_path.name}.*.tmp"):
+        owner = stale.name.removeprefix(f".{final_path.name}.").split(".")[0]
+        if owner.isdigit() and not _process_alive(int(owner)):
+            stale.unlink(missing_ok=True)
+    return final_path.with_name(f".{final_path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _fsync_file(path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import textwrap
 import unicodedata
 from datetime import UTC, date, datetime
@@ -507,6 +508,24 @@ def test_crash_while_publishing_keeps_the_previous_partition(
     assert [r.status for r in Ledger(settings.ledger_path).loads()] == ["success", "failed"]
     monkeypatch.undo()
     assert ingest(settings, shop, "customers", DAY1).rows_loaded == 2
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_but_a_running_ones_is_kept(
+    settings: Settings, shop: SystemContract
+) -> None:
+    land(settings, "shop", DAY1, "customers_2026-11-20.csv", _customers("C1"))
+    target = rawzone.raw_partition_path(settings, "shop", "customers", DAY1)
+    target.parent.mkdir(parents=True)
+    with subprocess.Popen(["true"]) as exited:
+        exited.wait()  # reaped: its pid names no process now
+    with subprocess.Popen(["sleep", "30"]) as running:
+        killed = target.with_name(f".{target.name}.{exited.pid}.0.tmp")
+        alive = target.with_name(f".{target.name}.{running.pid}.0.tmp")
+        killed.write_bytes(b"half a partition")
+        alive.write_bytes(b"a concurrent load's partition, still being written")
+        ingest(settings, shop, "customers", DAY1)
+        running.kill()
+    assert sorted(p.name for p in target.parent.iterdir()) == [alive.name, "part-0.parquet"]
 
 
 # --------------------------------------------------------------------------- API, contracts
