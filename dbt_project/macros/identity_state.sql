@@ -87,10 +87,7 @@
     again. -#}
 {% macro delete_rows_of_records_resolved_again(records, record_keys) -%}
     {%- if incremental_materialization() == 'incremental' -%}
-    {%- set last_build -%}
-        (select coalesce(max(resolved_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-         from {{ this }} where resolved_at < {{ resolved_at() }})
-    {%- endset %}
+    {%- set last_build = newest_in_this('resolved_at', where='resolved_at < ' ~ resolved_at()) %}
     delete from {{ this }}
     where (
         {%- for key in record_keys %}

@@ -19,8 +19,8 @@
 
 {#- The newest value of this model's column `own` (of its rows matching `where`), 1900-01-01
     while there is none: the watermark a build works out upstream rows from. -#}
-{% macro newest_in_this(own, type=none, where=none) -%}
-    (select coalesce(max({{ own }}), cast('1900-01-01' as {{ type or dbt.type_timestamp() }})) from {{ this }}
+{% macro newest_in_this(own, where=none) -%}
+    (select coalesce(max({{ own }}), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
      {%- if where %} where {{ where }}{% endif %})
 {%- endmacro %}
 
@@ -63,8 +63,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of a model that writes a tombstone (its last row with no resolved_at) for each row
-    gone upstream, so that delete+insert deletes the row: delete the tombstones. -#}
+{#- Post-hook of a model that writes a tombstone (a key with no resolved_at) for each row gone or
+    changed upstream, so that delete+insert deletes the key's row: delete the tombstones. -#}
 {% macro delete_tombstones() -%}
     {%- if incremental_materialization() == 'incremental' -%}
     delete from {{ this }} where resolved_at is null

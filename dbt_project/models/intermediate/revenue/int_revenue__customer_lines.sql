@@ -7,7 +7,7 @@
 {{ config(
     materialized=incremental_materialization(),
     unique_key='revenue_line_id',
-    post_hook="{{ delete_rows_gone_upstream(ref('int_revenue__lines_converted'), ['revenue_line_id'], 'rejection_reason is null') }}",
+    post_hook="{{ delete_rows_gone_upstream(ref('int_revenue__lines_converted'), ['revenue_line_id'], upstream_where='rejection_reason is null') }}",
 ) }}
 {%- set line_columns = [
     'revenue_line_id', 'system', 'entity', 'source_id', 'line_no', 'order_id', 'channel',
