@@ -7,6 +7,9 @@ The run, in order (each step a fresh child process, see measure.py):
 3. dbt        `dbt build` over that raw zone: the full load's warehouse build; the identity
               models' time is read from dbt's run_results.json (`int_identity__*`);
    publish    `orchestration.publish.publish` (serving.duckdb and exports), when it exists;
+              then identity scored (below), and the identity models after the source records
+              built again alone (`dbt_identity_alone`, a full resolution): the time set
+              beside Splink's, which starts from the same source records;
 4. bare       the bare-DuckDB baseline over the same raw Parquet (bare_duckdb.py), then the
               dbt models doing the same work built alone (`dbt_same_work`, a full refresh);
 5. increment  the last load date alone (ingest, `dbt build`, publish): one more day's delivery.
@@ -59,6 +62,16 @@ MODELS_ONLY = ("--resource-type", "seed", "--resource-type", "model")
 SPARK_DRIVER_MEMORY = "6g"
 # The models doing what bare_duckdb.py does, and nothing else (no tests: bare checks nothing).
 SAME_WORK = ("--resource-type", "model", "--select", *report.BARE_EQUIVALENT_MODELS)
+# Splink's work built alone: the identity models from the source records (Splink's input, which
+# both read) to customer ids, a full resolution with nothing else in the build beside it.
+IDENTITY_ALONE = (
+    "--resource-type",
+    "model",
+    "--select",
+    "intermediate.identity",
+    "--exclude",
+    "int_identity__source_records",
+)
 PUBLISH_MODULE = "orchestration.publish"
 # the identity models' share of a dbt build: the full resolution, then the day matched into it
 IDENTITY_PHASES = {build: phase for phase, build in report.IDENTITY_BUILDS.items()}
@@ -120,6 +133,7 @@ class Bench:
             self._dbt("dbt_build", say, full_refresh=True)
             self._publish("publish", say)
             self._identity(say)
+            self._dbt(report.IDENTITY_ALONE, say, selection=IDENTITY_ALONE, full_refresh=True)
         if "dbt_spark" in self.steps:  # before the increment changes the raw zone
             self._dbt("dbt_models_duckdb", say, selection=MODELS_ONLY, full_refresh=True)
             self._dbt(

@@ -24,6 +24,7 @@ MEASURED = (
     "full_load",
     "bare_duckdb",
     "dbt_same_work",
+    "dbt_identity_alone",
     "ingest_increment",
     "dbt_build_increment",
     "incremental_load",
