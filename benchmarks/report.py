@@ -78,7 +78,7 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
     same_work = _bare_equivalent_s(result)
     load_rss = [
         phases[p]["peak_rss_bytes"]
-        for p in ("ingest", "dbt_build", "publish")
+        for p in ("ingest", "dbt_build", "publish", "report")
         if p in phases and "peak_rss_bytes" in phases[p]
     ]
     return {

@@ -6,13 +6,15 @@ The run, in order (each step a fresh child process, see measure.py):
 2. ingest     the first `days` load dates: the "full" load's ingest (gate inside);
 3. dbt        `dbt build` over that raw zone: the full load's warehouse build; the identity
               models' time is read from dbt's run_results.json (`int_identity__*`);
-   publish    `orchestration.publish.publish` (serving.duckdb and exports), when it exists;
+   publish    `orchestration.publish.publish` (serving.duckdb and exports);
+   report     `orchestration.report.build_report`, the executive report from what was published;
               then identity scored (below), and the identity models after the source records
               built again alone (`dbt_identity_alone`, a full resolution): the time set
               beside Splink's, which starts from the same source records;
 4. bare       the bare-DuckDB baseline over the same raw Parquet (bare_duckdb.py), then the
               dbt models doing the same work built alone (`dbt_same_work`, a full refresh);
-5. increment  the last load date alone (ingest, `dbt build`, publish): one more day's delivery.
+5. increment  the last load date alone (ingest, `dbt build`, publish, report): one more day's
+              delivery.
 
 Opt-in, after the dbt step and before the increment (`--phases ... dbt_spark`; not in `make bench`):
    dbt_spark  the same raw zone built with dbt on Spark (local pyspark session, target `spark`),
@@ -24,7 +26,6 @@ daily deltas, is loaded as: the first `days` load dates = the full load, the las
 
 After the dbt step, identity resolution is scored against the truth, ours and Splink's on the
 same source records (benchmarks/identity.py; Splink only when the `bench` extra is installed).
-A report phase is reported as skipped until the pipeline has one.
 Results: benchmarks/results/<scale>-<UTC timestamp>.json and a table.
 """
 
@@ -72,13 +73,9 @@ IDENTITY_ALONE = (
     "--exclude",
     "int_identity__source_records",
 )
-PUBLISH_MODULE = "orchestration.publish"
 # the identity models' share of a dbt build: the full resolution, then the day matched into it
 IDENTITY_PHASES = {build: phase for phase, build in report.IDENTITY_BUILDS.items()}
 SPLINK_MISSING = "splink not installed: identity baseline skipped (`make bench` installs it)"
-PLANNED = {  # phases of issue 9 the pipeline does not have yet: module that will provide them
-    "report": "orchestration.reports",
-}
 
 
 class PhaseFailed(RuntimeError):
@@ -132,6 +129,7 @@ class Bench:
         if "dbt" in self.steps:
             self._dbt("dbt_build", say, full_refresh=True)
             self._publish("publish", say)
+            self._report("report", say)
             self._identity(say)
             self._dbt(report.IDENTITY_ALONE, say, selection=IDENTITY_ALONE, full_refresh=True)
         if "dbt_spark" in self.steps:  # before the increment changes the raw zone
@@ -139,7 +137,7 @@ class Bench:
             self._dbt(
                 "dbt_models_spark", say, selection=MODELS_ONLY, full_refresh=True, engine="spark"
             )
-        self._combine("full_load", ("ingest", "dbt_build", "publish"))
+        self._combine("full_load", ("ingest", "dbt_build", "publish", "report"))
         self.sizes["after_full_load"] = self._sizes()
         if "bare" in self.steps:
             self._python("bare_duckdb", "bare", say=say)
@@ -152,18 +150,17 @@ class Bench:
             self._python("ingest_increment", "ingest", "--dates", *increment, say=say)
             self._dbt("dbt_build_increment", say)
             self._publish("publish_increment", say)
+            self._report("report_increment", say)
             self._combine(
-                "incremental_load", ("ingest_increment", "dbt_build_increment", "publish_increment")
+                "incremental_load",
+                (
+                    "ingest_increment",
+                    "dbt_build_increment",
+                    "publish_increment",
+                    "report_increment",
+                ),
             )
             self.sizes["after_increment"] = self._sizes()
-        if find_spec(PUBLISH_MODULE) is None:
-            self.phases["publish"] = _skipped(f"not in the pipeline yet ({PUBLISH_MODULE})")
-        for name, module in PLANNED.items():
-            self.phases[name] = _skipped(
-                f"not in the pipeline yet ({module} does not exist)"
-                if find_spec(module) is None
-                else f"{module} exists but the harness does not drive it yet"
-            )
         self.phases.setdefault("splink", _skipped("runs after the dbt step, which did not run"))
         self.phases["full_load_dates"] = {"dates": full, "increment": increment}
 
@@ -171,11 +168,15 @@ class Bench:
 
     def _publish(self, name: str, say) -> None:
         """Write-audit-publish's publish step (the audit is Dagster's asset checks: not here)."""
-        if find_spec(PUBLISH_MODULE) is None:
-            return
         phase = self._python(name, "publish", say=say, check=False)
         if phase["returncode"] != 0:
             phase["detail"]["note"] = "publish failed (marts missing after a failed build?)"
+
+    def _report(self, name: str, say) -> None:
+        """The executive report, built from what was just published (after every publish)."""
+        phase = self._python(name, "report", say=say, check=False)
+        if phase["returncode"] != 0:
+            phase["detail"]["note"] = f"failed: see {self.work_dir / 'logs' / name}.log"
 
     def _identity(self, say) -> None:
         """Our clusters against the truth, then Splink on the same source records (identity.py).

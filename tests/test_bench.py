@@ -25,11 +25,15 @@ MEASURED = (
     "bare_duckdb",
     "dbt_same_work",
     "dbt_identity_alone",
+    "publish",
+    "report",
+    "publish_increment",
+    "report_increment",
     "ingest_increment",
     "dbt_build_increment",
     "incremental_load",
 )
-SKIPPABLE = ("publish", "report", "splink")
+SKIPPABLE = ("splink",)
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -74,6 +78,8 @@ def test_every_phase_is_measured(bench_run: tuple[dict, Path, str]) -> None:
     for name in SKIPPABLE:
         assert "skipped" in phases[name] or phases[name]["wall_s"] > 0, name
     assert phases["identity"]["detail"]["models"], "no int_identity__* timings from dbt"
+    assert phases["full_load"]["detail"]["parts"] == ["ingest", "dbt_build", "publish", "report"]
+    assert phases["incremental_load"]["detail"]["parts"][-1] == "report_increment"
     assert result["sizes"]["after_full_load"]["raw_parquet_bytes"] > 0
     assert result["sizes"]["after_full_load"]["warehouse_bytes"] > 0
 
