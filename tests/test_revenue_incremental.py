@@ -1,6 +1,7 @@
 """The revenue lines built incrementally equal a full build: a day that cancels an invoice,
-invoices a webshop order, corrects a rate and a unit cost and adds a basket, and a customer whose
-id changed, over the hand-made raw zone of tests/raw_fixture.py."""
+invoices a webshop order, corrects a rate and a unit cost, adds a basket and corrects an earlier
+load's file, and a customer whose id changed, over the hand-made raw zone of
+tests/raw_fixture.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from raw_fixture import GBP_SPECIAL_DAY, _invoice, _line, _table, build_raw_zone, utc
+from raw_fixture import (
+    FIRST_LOAD,
+    GBP_SPECIAL_DAY,
+    LOADED_AT,
+    SECOND_LOAD,
+    _basket,
+    _invoice,
+    _line,
+    _order,
+    _table,
+    build_raw_zone,
+    utc,
+)
 from test_dbt_build import run_dbt
 
 from orchestration.contracts import load_contracts
@@ -23,12 +36,22 @@ DAY = date(2026, 3, 3)
 DAY_LOADED_AT = datetime(2026, 3, 21, 6, 0, tzinfo=UTC)
 CHANGED_AT = utc(2026, 3, 3, 9)
 # the revenue tables the day's build writes incrementally, and those compared with a full build
+STAGING = (
+    "staging.stg_erp__invoices",
+    "staging.stg_erp__invoice_lines",
+    "staging.stg_erp__credit_notes",
+    "staging.stg_pos__basket_lines",
+    "staging.stg_webshop__orders",
+    "staging.stg_webshop__order_lines",
+    "staging.stg_subscriptions__charges",
+    "staging.stg_subscriptions__plans",
+)
 INCREMENTAL = (
     "intermediate.int_revenue__lines_converted",
     "intermediate.int_revenue__customer_lines",
     "marts.fct_revenue",
 )
-COMPARED = (*INCREMENTAL, "intermediate.int_revenue__rejected_lines")
+COMPARED = (*STAGING, *INCREMENTAL, "intermediate.int_revenue__rejected_lines")
 STALE_CUSTOMER = "CUS-stale"
 
 
@@ -58,17 +81,54 @@ def _day() -> dict[tuple[str, str], list[dict]]:
     }  # fmt: skip
 
 
+def _returned() -> dict[tuple[str, str], list[dict]]:
+    """The second load, before the day: WO-5 returned."""
+    returned = _order("WO-5", "U-2", utc(2026, 1, 20, 9), "EUR", "5.00", "returned")
+    return {("webshop", "orders"): [{**returned, "updated_at": utc(2026, 2, 1, 9)}]}
+
+
+def _corrected() -> dict[tuple[date, str, str], list[dict]]:
+    """Earlier loads' files, corrected on the day (their partitions rebuilt): in the first
+    load's basket lines B-2 was never sold and B-3 sold two; the second load's orders held
+    WO-5's return in error (its delivered version is the latest again)."""
+    return {
+        (FIRST_LOAD, "pos", "basket_lines"): [
+            _basket("B-1", "S-1", "1000000000001", utc(2026, 2, 14, 9), "Europe/Berlin",
+                    "SKU-1", 3, "4.50", "EUR"),
+            _basket("B-3", "S-1", None, utc(2026, 2, 28, 23, 30), "Europe/Berlin",
+                    "SKU-1", 2, "4.50", "EUR"),
+            _basket("B-4", "S-2", None, utc(2026, 3, 15, 18), "Europe/London",
+                    "SKU-2", 1, "2.40", "GBP"),
+        ],
+        (SECOND_LOAD, "webshop", "orders"): [
+            _order("WO-1", "U-1", utc(2026, 1, 9, 23, 30), "EUR", "13.00", "delivered"),
+        ],
+    }  # fmt: skip
+
+
+def _write(
+    data_dir: Path,
+    load_date: date,
+    system: str,
+    name: str,
+    rows: list[dict],
+    loaded_at: datetime = DAY_LOADED_AT,
+) -> None:
+    """A raw partition as the raw zone writes it (replacing one of the same load date)."""
+    entity = {(c.system, e.name): e for c in load_contracts() for e in c.entities}[(system, name)]
+    table = _table(system, entity, load_date, rows)
+    stamps = pa.array([loaded_at] * len(rows), pa.timestamp("us", tz="UTC"))
+    table = table.set_column(table.schema.get_field_index("_loaded_at"), "_loaded_at", stamps)
+    folder = data_dir / "raw" / system / name / f"load_date={load_date}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "part-0.parquet")
+
+
 def _write_day(data_dir: Path) -> None:
-    entities = {(c.system, e.name): e for c in load_contracts() for e in c.entities}
     for (system, name), rows in _day().items():
-        table = _table(system, entities[(system, name)], DAY, rows)
-        loaded_at = pa.array([DAY_LOADED_AT] * len(rows), pa.timestamp("us", tz="UTC"))
-        table = table.set_column(
-            table.schema.get_field_index("_loaded_at"), "_loaded_at", loaded_at
-        )
-        folder = data_dir / "raw" / system / name / f"load_date={DAY}"
-        folder.mkdir(parents=True)
-        pq.write_table(table, folder / "part-0.parquet")
+        _write(data_dir, DAY, system, name, rows)
+    for (load_date, system, name), rows in _corrected().items():
+        _write(data_dir, load_date, system, name, rows)
 
 
 def _rows(data_dir: Path, table: str) -> set[tuple]:
@@ -86,6 +146,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the day built incrementally, the same raw zone then built in full)."""
     incremental = tmp_path_factory.mktemp("revenue_incremental")
     build_raw_zone(incremental)
+    for (system, name), rows in _returned().items():
+        _write(incremental, SECOND_LOAD, system, name, rows, loaded_at=LOADED_AT)
     assert run_dbt(incremental, "seed").success
     assert run_dbt(incremental, "run", "--select", *REVENUE).success
     _write_day(incremental)
@@ -136,6 +198,9 @@ def test_the_days_changes_reach_fct_revenue(builds):
         .fetchall()
     }
     assert ("INV-2", 1) not in facts  # cancelled
+    assert ("B-2", 1) not in facts  # gone from the corrected file
+    assert facts[("B-3", 1)][0] == Decimal("9.00")  # two sold, by the corrected file
+    assert ("WO-5", 1) in facts  # its return withdrawn by the corrected file
     assert ("WO-2", 1) not in facts and ("INV-9", 1) in facts  # invoiced by ERP
     assert facts[("WO-4", 1)][0] == Decimal("13.60")  # 10.20 GBP at the corrected 0.75
     assert facts[("INV-1", 1)][1] == Decimal("5.00")  # 2 x SKU-1 at the new unit cost 2.50

@@ -48,11 +48,13 @@
 {#- on-run-start: drop an incremental table built before it kept `resolved_at` (a warehouse
     from before the model was incremental), so that this build makes it afresh instead of
     failing on the missing column. dbt's relation cache forgets the dropped table, so the
-    incremental materialisation then sees none. -#}
+    incremental materialisation then sees none. The models that keep it document it; the
+    staging tables keep their state in the raw zone's `_loaded_at` instead. -#}
 {% macro drop_state_without_resolved_at() -%}
     {%- if execute and incremental_materialization() == 'incremental' -%}
         {%- for node in graph.nodes.values()
-            if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+            if node.resource_type == 'model' and node.config.materialized == 'incremental'
+                and 'resolved_at' in node.columns -%}
             {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
             {%- if relation is not none and not has_column(relation, 'resolved_at') -%}
                 {%- do log('dropping ' ~ relation ~ ': built before it was incremental', info=true) -%}

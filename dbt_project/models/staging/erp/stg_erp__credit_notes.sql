@@ -1,6 +1,11 @@
 {#- Credit notes (refunds) against invoices; amounts are positive here and reduce revenue. One row per credit_note_no: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['credit_note_no'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('erp', 'credit_notes')) }}",
+) }}
 with source as (
-    select * from {{ source('erp', 'credit_notes') }}
+    select * from {{ staged_source('erp', 'credit_notes', ['credit_note_no']) }}
 ),
 
 versions as (

@@ -1,6 +1,11 @@
 {#- Invoice lines, one product each. One row per invoice_no + line_no: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['invoice_no', 'line_no'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('erp', 'invoice_lines')) }}",
+) }}
 with source as (
-    select * from {{ source('erp', 'invoice_lines') }}
+    select * from {{ staged_source('erp', 'invoice_lines', ['invoice_no', 'line_no']) }}
 ),
 
 versions as (

@@ -1,6 +1,11 @@
 {#- Till receipts, one row per line; anonymous baskets have no card. One row per basket_id + line_no: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['basket_id', 'line_no'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('pos', 'basket_lines')) }}",
+) }}
 with source as (
-    select * from {{ source('pos', 'basket_lines') }}
+    select * from {{ staged_source('pos', 'basket_lines', ['basket_id', 'line_no']) }}
 ),
 
 versions as (

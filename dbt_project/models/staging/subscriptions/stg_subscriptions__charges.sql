@@ -1,6 +1,11 @@
 {#- Monthly charges of active subscriptions. One row per charge_id: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['charge_id'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('subscriptions', 'charges')) }}",
+) }}
 with source as (
-    select * from {{ source('subscriptions', 'charges') }}
+    select * from {{ staged_source('subscriptions', 'charges', ['charge_id']) }}
 ),
 
 versions as (

@@ -1,6 +1,11 @@
 {#- Subscription plans and their monthly price. One row per plan_id: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['plan_id'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('subscriptions', 'plans')) }}",
+) }}
 with source as (
-    select * from {{ source('subscriptions', 'plans') }}
+    select * from {{ staged_source('subscriptions', 'plans', ['plan_id']) }}
 ),
 
 versions as (

@@ -1,6 +1,11 @@
 {#- Lines of webshop orders, unnested from each order's `lines` list. One row per order_id + line_no: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['order_id', 'line_no'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('webshop', 'order_lines')) }}",
+) }}
 with source as (
-    select * from {{ source('webshop', 'order_lines') }}
+    select * from {{ staged_source('webshop', 'order_lines', ['order_id', 'line_no']) }}
 ),
 
 versions as (

@@ -1,6 +1,11 @@
 {#- Orders placed in the shop (the lines are the order_lines entity). One row per order_id: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['order_id'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('webshop', 'orders')) }}",
+) }}
 with source as (
-    select * from {{ source('webshop', 'orders') }}
+    select * from {{ staged_source('webshop', 'orders', ['order_id']) }}
 ),
 
 versions as (
