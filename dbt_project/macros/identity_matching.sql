@@ -277,6 +277,12 @@ cross join lateral (
 ) as name_similarities
 {%- endmacro %}
 
+{#- The rules a link of int_identity__links is made by (match_rule; its accepted_values test
+    lists the same): int_identity__clusters' matched_on is made of them. -#}
+{% macro identity_match_rules() -%}
+    {{ return(['probabilistic', 'tax_id', 'group', 'override']) }}
+{%- endmacro %}
+
 {#- '<system>:<entity>' of the customer-like sources that keep one record per customer: their
     contracts' identity blocks say `deduplicated: true`. -#}
 {% macro deduplicated_sources() -%}
