@@ -14,6 +14,19 @@
     {{ return('table' if target.type == 'spark' else 'ephemeral') }}
 {%- endmacro %}
 
+{#- Before the body of an import CTE (`with features as {{ inlined_cte() }} (select * from ...)`)
+    read more than once: DuckDB materialises such a CTE, a copy of every row and column of the
+    table (4 s of the comparisons' 27 s at a million customers), where reading the table again
+    costs next to nothing. Spark inlines CTEs anyway, and has no such keyword. -#}
+{% macro inlined_cte() -%}
+    {{ return(adapter.dispatch('inlined_cte')()) }}
+{%- endmacro %}
+{% macro default__inlined_cte() -%}
+{%- endmacro %}
+{% macro duckdb__inlined_cte() -%}
+    not materialized
+{%- endmacro %}
+
 {#- The record key of a source's row: <system>:<entity>:<source id>. -#}
 {% macro source_record_key(source) -%}
     {{ dbt.concat(["'" ~ source.system ~ ":" ~ source.entity ~ ":'", "cast(" ~ source.source_id ~ " as " ~ dbt.type_string() ~ ")"]) }}

@@ -13,7 +13,7 @@
 {%- set last_build = previous_build('link_signature') %}
 
 with records as (select * from {{ ref('int_identity__source_records') }}),
-links as (select * from {{ ref('int_identity__links') }}),
+links as {{ inlined_cte() }} (select * from {{ ref('int_identity__links') }}),
 
 edges as (
     select record_key, linked_record_key as neighbour_key, match_rule from links

@@ -13,7 +13,7 @@ with pairs as (
     select * from {{ ref('int_identity__candidate_pairs') }}
     {% if is_incremental() %}where {{ resolved_since_last_build('resolved_at') }}{% endif %}
 ),
-features as (select * from {{ ref('int_identity__record_features') }}),
+features as {{ inlined_cte() }} (select * from {{ ref('int_identity__record_features') }}),
 
 {% set tf_columns = {
     'name': 'name_std', 'email': 'email_key', 'phone': 'phone', 'tax_id': 'tax_id',
