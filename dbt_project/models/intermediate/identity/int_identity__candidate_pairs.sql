@@ -18,7 +18,7 @@
     ],
 ) }}
 -- depends_on: {{ ref('int_identity__record_features') }} (the post-hook's)
-with blocks as (select * from {{ ref('int_identity__record_blocks') }}),
+with blocks as {{ inlined_cte() }} (select * from {{ ref('int_identity__record_blocks') }}),
 
 {% set block_caps = var('identity_max_block_records') %}
 

@@ -13,7 +13,7 @@ with pairs as (
     select * from {{ ref('int_identity__candidate_pairs') }}
     {% if is_incremental() %}where {{ resolved_since_last_build('resolved_at') }}{% endif %}
 ),
-features as (select * from {{ ref('int_identity__record_features') }}),
+features as {{ inlined_cte() }} (select * from {{ ref('int_identity__record_features') }}),
 
 {% set tf_columns = {
     'name': 'name_std', 'email': 'email_key', 'phone': 'phone', 'tax_id': 'tax_id',
@@ -30,13 +30,14 @@ features as (select * from {{ ref('int_identity__record_features') }}),
 ),
 {% endfor %}
 
+{%- set similarities = name_similarities('l', 'r') %}
 compared as (
     select
         pairs.record_key_l,
         pairs.record_key_r,
         pairs.blocking_rule,
         l.is_business,
-        {{ comparison_vector('l', 'r') }},
+        {{ comparison_vector('l', 'r', 'name_similarities' if similarities | trim else none) }},
         {% for comparison, column in tf_columns.items() %}
         {{ comparison }}_frequencies.term_frequency as tf_{{ comparison }},
         {% endfor %}
@@ -50,6 +51,7 @@ compared as (
     from pairs
     inner join features as l on pairs.record_key_l = l.record_key
     inner join features as r on pairs.record_key_r = r.record_key
+    {{ similarities }}
     {% for comparison, column in tf_columns.items() %}
     left join {{ comparison }}_frequencies on l.{{ column }} = {{ comparison }}_frequencies.value
     {% endfor %}

@@ -11,7 +11,7 @@
 {#- a previous build from before stable ids (no customer_created_at) cannot be followed -#}
 {%- set last_build = previous_build('customer_created_at') if not var('identity_reset_customer_ids') else none %}
 
-with clusters as (select * from {{ ref('int_identity__clusters') }}),
+with clusters as {{ inlined_cte() }} (select * from {{ ref('int_identity__clusters') }}),
 
 {% if last_build is not none %}
 previous as (

@@ -7,7 +7,7 @@
     that record's best of its own source too (mutual best), so one ambiguous record cannot
     bridge two customers. Grouped records count as one source per system here: a record links
     into one group (CRM account) of a system at most. One row per (record_key, linked_record_key). -#}
-with records as (select * from {{ ref('int_identity__record_features') }}),
+with records as {{ inlined_cte() }} (select * from {{ ref('int_identity__record_features') }}),
 scores as (select * from {{ ref('int_identity__pair_scores') }}),
 overrides as (select * from {{ ref('identity_overrides') }}),
 

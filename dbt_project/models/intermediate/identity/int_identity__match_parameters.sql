@@ -21,7 +21,7 @@
 {%- if not match_parameters_need_training(previous_parameters, ref('int_identity__record_features')) %}
 select * from {{ previous_parameters }}
 {%- else %}
-with features as (select * from {{ ref('int_identity__record_features') }}),
+with features as {{ inlined_cte() }} (select * from {{ ref('int_identity__record_features') }}),
 u as (select * from {{ ref('int_identity__u_probabilities') }}),
 patterns as (select * from {{ ref('int_identity__comparison_patterns') }}),
 pattern_levels as (select * from {{ ref('int_identity__comparison_pattern_levels') }}),

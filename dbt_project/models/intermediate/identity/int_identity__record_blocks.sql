@@ -13,7 +13,7 @@
         "{{ delete_rows_of_records_gone(ref('int_identity__record_features'), ['record_key']) }}",
     ],
 ) }}
-with features as (
+with features as {{ inlined_cte() }} (
     select * from {{ ref('int_identity__record_features') }}
     {% if is_incremental() %}where {{ resolved_since_last_build('resolved_at') }}{% endif %}
 ),

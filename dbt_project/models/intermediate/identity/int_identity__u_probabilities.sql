@@ -20,17 +20,26 @@ shuffled as (
 
 {#- Each record against records at fixed fractions of the shuffled order away: as good as random
     pairs, reproducible, and linear in the records; at most var identity_u_sample_pairs of them
-    (the first records of the shuffled order: a random subset). -#}
+    (the first records of the shuffled order: a random subset). The records are paired with
+    all their partners in one join (six joins, one per fraction, built six hash tables of the
+    records). -#}
 {%- set offsets = [0.13, 0.29, 0.41, 0.53, 0.67, 0.79] %}
-random_pairs as (
+partnered as (
     {% for offset in offsets %}
-    select {{ comparison_vector('l', 'r') }}
-    from shuffled as l
-    inner join shuffled as r
-        on r.position = mod(l.position + cast(floor(l.record_count * {{ offset }}) as bigint) + 1, l.record_count)
-    where l.position < {{ (var('identity_u_sample_pairs') / offsets | length) | int }}
+    select shuffled.*,
+        mod(position + cast(floor(record_count * {{ offset }}) as bigint) + 1, record_count) as partner_position
+    from shuffled
+    where position < {{ (var('identity_u_sample_pairs') / offsets | length) | int }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
+),
+
+{%- set similarities = name_similarities('l', 'r') %}
+random_pairs as (
+    select {{ comparison_vector('l', 'r', 'name_similarities' if similarities | trim else none) }}
+    from partnered as l
+    inner join shuffled as r on r.position = l.partner_position
+    {{ similarities }}
 ),
 
 all_levels as (
