@@ -43,12 +43,15 @@
 
 {#- Post-hook of a staging table: delete the rows that came from a raw partition since replaced
     or removed and were not written again (staged_source worked their records out again), i.e.
-    the records with no version left in raw. -#}
+    the records with no version left in raw. Nothing on Spark, whose staging tables are made
+    whole on every build (and whose Parquet tables cannot delete rows). -#}
 {% macro delete_rows_of_replaced_partitions(relation) -%}
+    {%- if incremental_materialization() == 'incremental' -%}
     delete from {{ this }}
     where not exists (
         select 1 from {{ raw_partitions(relation) }} as partitions
         where partitions._load_date = {{ this }}._load_date
             and partitions._loaded_at = {{ this }}._loaded_at
     )
+    {%- endif -%}
 {%- endmacro %}
