@@ -71,13 +71,6 @@
     {{ return(newest) }}
 {%- endmacro %}
 
-{#- Whether a post-hook below has outdated rows to look for: not on Spark (plain tables, made
-    whole on every build) and not on a full refresh, which made every row from this build's
-    upstream rows (at a million customers the post-hooks cost several seconds of such a build). -#}
-{% macro may_hold_outdated_rows() -%}
-    {{ return(incremental_materialization() == 'incremental' and not should_full_refresh()) }}
-{%- endmacro %}
-
 {#- Post-hook of int_identity__source_records: delete the records no longer in staging (a live
     source's deleted rows; an entity that switched forms), which an incremental build, reading
     only newly loaded rows, cannot see. -#}

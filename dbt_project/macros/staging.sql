@@ -19,17 +19,18 @@
     below a window, DuckDB would rank every raw row first. -#}
 {% macro staged_source(system, entity, primary_key) -%}
     {%- set relation = source(system, entity) -%}
+    {%- set keys = primary_key | join(', ') -%}
     {%- if is_incremental() -%}
     (
         select raw.*
         from {{ relation }} as raw
         semi join (
-            select {{ primary_key | join(', ') }} from {{ relation }}
+            select {{ keys }} from {{ relation }}
             where {{ to_utc('_loaded_at') }} > {{ newest_in_this('_loaded_at') }}
             union
-            select {{ primary_key | join(', ') }} from {{ this }}
+            select {{ keys }} from {{ this }}
             anti join {{ raw_partitions(relation) }} as partitions using (_load_date, _loaded_at)
-        ) as touched using ({{ primary_key | join(', ') }})
+        ) as touched using ({{ keys }})
     )
     {%- else -%}
     {{ relation }}
@@ -43,10 +44,9 @@
 
 {#- Post-hook of a staging table: delete the rows that came from a raw partition since replaced
     or removed and were not written again (staged_source worked their records out again), i.e.
-    the records with no version left in raw. Nothing on Spark, whose staging tables are made
-    whole on every build (and whose Parquet tables cannot delete rows). -#}
+    the records with no version left in raw. -#}
 {% macro delete_rows_of_replaced_partitions(relation) -%}
-    {%- if incremental_materialization() == 'incremental' -%}
+    {%- if may_hold_outdated_rows() -%}
     delete from {{ this }}
     where not exists (
         select 1 from {{ raw_partitions(relation) }} as partitions
