@@ -178,7 +178,7 @@ class Bench:
         """The executive report, built from what was just published (after every publish)."""
         phase = self._python(name, "report", say=say, check=False)
         if phase["returncode"] != 0:
-            phase["detail"]["note"] = f"failed: see {self.work_dir / 'logs' / name}.log"
+            phase["detail"]["note"] = f"failed: see {self._log_file(name)}"
 
     def _identity(self, say) -> None:
         """Our clusters against the truth, then Splink on the same source records (identity.py).
@@ -193,7 +193,7 @@ class Bench:
             command += ["--data-dir", str(self.data_dir), "--result", str(self._result_file(name))]
             phase = self._measure(name, command, say, check=False)
             if phase["returncode"] != 0:
-                phase["detail"]["note"] = f"failed: see {self.work_dir / 'logs' / name}.log"
+                phase["detail"]["note"] = f"failed: see {self._log_file(name)}"
 
     def _python(self, name: str, phase: str, *args: str, say, check: bool = True):
         command = [
@@ -306,7 +306,7 @@ class Bench:
             env=env or self.env,
             cwd=PROJECT_DIR,
             result_file=self._result_file(name),
-            log_file=self.work_dir / "logs" / f"{name}.log",
+            log_file=self._log_file(name),
         )
         if check and run.returncode != 0:
             raise PhaseFailed(f"{name} failed (exit {run.returncode}):\n{run.log_tail}")
@@ -346,6 +346,9 @@ class Bench:
         }
 
     # ------------------------------------------------------------------ helpers
+
+    def _log_file(self, name: str) -> Path:
+        return self.work_dir / "logs" / f"{name}.log"
 
     def _result_file(self, name: str) -> Path:
         return self.work_dir / "phase_results" / f"{name}.json"
