@@ -1,7 +1,7 @@
-"""The revenue lines built incrementally equal a full build: a day that cancels an invoice,
-invoices a webshop order, corrects a rate and a unit cost, adds a basket and corrects an earlier
-load's file, and a customer whose id changed, over the hand-made raw zone of
-tests/raw_fixture.py."""
+"""The staging tables and the revenue lines built incrementally equal a full build: a day that
+cancels an invoice, invoices a webshop order, corrects a rate and a unit cost, adds a basket,
+updates a shop user and corrects earlier loads' files, and a customer whose id changed, over the
+hand-made raw zone of tests/raw_fixture.py."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from raw_fixture import (
     LOADED_AT,
     SECOND_LOAD,
     _basket,
+    _contact,
     _invoice,
     _line,
     _order,
@@ -35,8 +36,15 @@ REVENUE = ("+fct_revenue", "+int_revenue__rejected_lines")
 DAY = date(2026, 3, 3)
 DAY_LOADED_AT = datetime(2026, 3, 21, 6, 0, tzinfo=UTC)
 CHANGED_AT = utc(2026, 3, 3, 9)
-# the revenue tables the day's build writes incrementally, and those compared with a full build
+# the tables the day's build writes incrementally, and those compared with a full build
 STAGING = (
+    "staging.stg_crm__accounts",
+    "staging.stg_crm__contacts",
+    "staging.stg_erp__customers",
+    "staging.stg_pos__loyalty_cards",
+    "staging.stg_subscriptions__subscribers",
+    "staging.stg_support__tickets",
+    "staging.stg_webshop__users",
     "staging.stg_erp__invoices",
     "staging.stg_erp__invoice_lines",
     "staging.stg_erp__credit_notes",
@@ -57,8 +65,14 @@ STALE_CUSTOMER = "CUS-stale"
 
 def _day() -> dict[tuple[str, str], list[dict]]:
     """INV-2 cancelled; WO-2 invoiced as INV-9 (its webshop line gives way to the invoice's);
-    GBP on its special day re-delivered at another rate; SKU-1's unit cost raised; a basket."""
+    GBP on its special day re-delivered at another rate; SKU-1's unit cost raised; a basket;
+    U-2 gave a phone number."""
     return {
+        ("webshop", "users"): [
+            {"user_id": "U-2", "email": "mueller.family@example.com", "first_name": "Peter",
+             "last_name": "Müller", "phone": "+49 30 5550101", "country": "DE",
+             "created_at": utc(2026, 1, 20, 8), "updated_at": CHANGED_AT},
+        ],
         ("erp", "invoices"): [
             _invoice("INV-2", "C-2", date(2026, 2, 1), "540.00", "cancelled", None, CHANGED_AT),
             _invoice("INV-9", "C-1", date(2026, 3, 16), "200.00", "paid", "WO-2", CHANGED_AT),
@@ -90,8 +104,10 @@ def _returned() -> dict[tuple[str, str], list[dict]]:
 def _corrected() -> dict[tuple[date, str, str], list[dict]]:
     """Earlier loads' files, corrected on the day (their partitions rebuilt): in the first
     load's basket lines B-2 was never sold and B-3 sold two; the second load's orders held
-    WO-5's return in error (its delivered version is the latest again)."""
+    WO-5's return in error (its delivered version is the latest again); the first load's
+    contacts had CON-1's phone wrong and held CON-2 in error."""
     return {
+        (FIRST_LOAD, "crm", "contacts"): [_contact(utc(2026, 2, 1, 8), "030 7777777")],
         (FIRST_LOAD, "pos", "basket_lines"): [
             _basket("B-1", "S-1", "1000000000001", utc(2026, 2, 14, 9), "Europe/Berlin",
                     "SKU-1", 3, "4.50", "EUR"),

@@ -1,6 +1,11 @@
 {#- Subscriber accounts. One row per subscriber_id: the latest delivered version. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['subscriber_id'],
+    post_hook="{{ delete_rows_of_replaced_partitions(source('subscriptions', 'subscribers')) }}",
+) }}
 with source as (
-    select * from {{ source('subscriptions', 'subscribers') }}
+    select * from {{ staged_source('subscriptions', 'subscribers', ['subscriber_id']) }}
 ),
 
 versions as (
