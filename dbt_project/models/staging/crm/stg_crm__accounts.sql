@@ -1,12 +1,7 @@
+{{ config(enabled=not uses_live_form('crm', 'accounts')) }}
 {#- Customer accounts, private persons and businesses. One row per account_id: the latest delivered version. -#}
-{{ config(
-    enabled=not uses_live_form('crm', 'accounts'),
-    materialized=incremental_materialization(),
-    unique_key=['account_id'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('crm', 'accounts')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('crm', 'accounts', ['account_id']) }}
+    select * from {{ source('crm', 'accounts') }}
 ),
 
 versions as (

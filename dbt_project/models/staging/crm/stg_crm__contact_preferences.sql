@@ -1,11 +1,6 @@
 {#- Marketing consent per contact and channel (opt-ins and opt-outs). One row per contact_id + channel: the latest delivered version. -#}
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['contact_id', 'channel'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('crm', 'contact_preferences')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('crm', 'contact_preferences', ['contact_id', 'channel']) }}
+    select * from {{ source('crm', 'contact_preferences') }}
 ),
 
 versions as (

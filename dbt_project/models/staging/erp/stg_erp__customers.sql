@@ -1,12 +1,7 @@
+{{ config(enabled=not uses_live_form('erp', 'customers')) }}
 {#- Billing customers (bill-to parties). One row per customer_no: the latest delivered version. -#}
-{{ config(
-    enabled=not uses_live_form('erp', 'customers'),
-    materialized=incremental_materialization(),
-    unique_key=['customer_no'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('erp', 'customers')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('erp', 'customers', ['customer_no']) }}
+    select * from {{ source('erp', 'customers') }}
 ),
 
 versions as (

@@ -1,6 +1,6 @@
+{{ config(enabled=not uses_live_form('erp', 'invoices')) }}
 {#- Invoice headers. Webshop orders are invoiced here too, carrying the webshop order id. One row per invoice_no: the latest delivered version. -#}
 {{ config(
-    enabled=not uses_live_form('erp', 'invoices'),
     materialized=incremental_materialization(),
     unique_key=['invoice_no'],
     post_hook="{{ delete_rows_of_replaced_partitions(source('erp', 'invoices')) }}",

@@ -1,11 +1,6 @@
 {#- What happened to each campaign message. One row per event_id: the latest delivered version. -#}
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['event_id'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('marketing', 'campaign_events')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('marketing', 'campaign_events', ['event_id']) }}
+    select * from {{ source('marketing', 'campaign_events') }}
 ),
 
 versions as (

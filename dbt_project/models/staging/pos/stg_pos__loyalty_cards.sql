@@ -1,11 +1,6 @@
 {#- Loyalty cards with the holder's details as written on the sign-up form. One row per card_no: the latest delivered version. -#}
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['card_no'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('pos', 'loyalty_cards')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('pos', 'loyalty_cards', ['card_no']) }}
+    select * from {{ source('pos', 'loyalty_cards') }}
 ),
 
 versions as (

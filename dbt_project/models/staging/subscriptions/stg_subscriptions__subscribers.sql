@@ -1,11 +1,6 @@
 {#- Subscriber accounts. One row per subscriber_id: the latest delivered version. -#}
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['subscriber_id'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('subscriptions', 'subscribers')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('subscriptions', 'subscribers', ['subscriber_id']) }}
+    select * from {{ source('subscriptions', 'subscribers') }}
 ),
 
 versions as (

@@ -1,11 +1,6 @@
 {#- Lifecycle events of subscriptions. One row per event_id: the latest delivered version. -#}
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['event_id'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('subscriptions', 'subscription_events')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('subscriptions', 'subscription_events', ['event_id']) }}
+    select * from {{ source('subscriptions', 'subscription_events') }}
 ),
 
 versions as (

@@ -1,11 +1,6 @@
 {#- Support tickets. One row per ticket_id: the latest delivered version. -#}
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['ticket_id'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('support', 'tickets')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('support', 'tickets', ['ticket_id']) }}
+    select * from {{ source('support', 'tickets') }}
 ),
 
 versions as (

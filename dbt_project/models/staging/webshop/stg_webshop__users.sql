@@ -1,11 +1,6 @@
 {#- Registered shop users. One row per user_id: the latest delivered version. -#}
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['user_id'],
-    post_hook="{{ delete_rows_of_replaced_partitions(source('webshop', 'users')) }}",
-) }}
 with source as (
-    select * from {{ staged_source('webshop', 'users', ['user_id']) }}
+    select * from {{ source('webshop', 'users') }}
 ),
 
 versions as (
