@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -229,3 +230,24 @@ def test_retention_cohorts(warehouse):
         "order by 1",
     )
     assert first_lines == [("coffee", 3), ("machines", 1), ("tea", 1)]
+
+
+def test_uniqueness_tests_find_a_duplicated_key(warehouse, tmp_path: Path):
+    """The uniqueness tests (two-pass on DuckDB: the duplicated hashes, then the exact keys) fail
+    on a duplicated row of a keyed table and of a pair table."""
+    [(path,)] = rows(
+        warehouse, "select path from duckdb_databases() where database_name = current_database()"
+    )
+    shutil.copy(path, tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as copy:
+        for table in ("marts.fct_revenue", "intermediate.int_identity__candidate_pairs"):
+            copy.execute(f"insert into {table} select * from {table} limit 1")
+    tests = (
+        "unique_fct_revenue_revenue_line_id",
+        "unique_combination_int_identity__candidate_pairs_record_key_l__record_key_r",
+    )
+    result = run_dbt(tmp_path, "test", "--select", *tests)
+    outcomes = [(r.node.name, str(r.status), r.failures) for r in result.result]
+    assert sorted(o for o in outcomes if o[0] in tests) == [
+        (name, "fail", 1) for name in sorted(tests)
+    ]
