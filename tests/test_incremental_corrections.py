@@ -1,7 +1,9 @@
-"""Incremental builds equal a full build after deliveries the daily tests do not make: a corrected
-earlier file that withdraws a record's latest version, so that an older version, loaded before
-the last build's newest rows, is the latest again. Over the hand-made raw zone of
-tests/raw_fixture.py, each load written at its own time as the raw zone writes them."""
+"""Incremental builds equal a full build after deliveries and builds the daily tests do not make:
+a corrected earlier file that withdraws a record's latest version, so that an older version,
+loaded before the last build's newest rows, is the latest again; a CRM switched to its live form
+whose raw zone holds earlier extractions; a day built in two goes, stopped after the record
+features. Over the hand-made raw zone of tests/raw_fixture.py, each load written at its own
+time as the raw zone writes them."""
 
 from __future__ import annotations
 
@@ -13,16 +15,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from raw_fixture import FIRST_LOAD, LOADED_AT, SECOND_LOAD, _contact, _table, build_raw_zone, utc
 from test_dbt_build import run_dbt
-from test_revenue_incremental import DAY_LOADED_AT, _rows, _write
+from test_revenue_incremental import DAY, DAY_LOADED_AT, _rows, _write
 
 from orchestration.contracts import CONTRACTS_DIR, load_contract
 
 SOURCE_RECORDS = "+int_identity__record_features"
+PAIRS = "+int_identity__candidate_pairs"
 SECOND_LOADED_AT = LOADED_AT + timedelta(days=1)
 LIVE_LOAD = FIRST_LOAD - timedelta(days=1)  # an earlier spell of the live CRM
 
 
 def _build(data_dir: Path, *args: str) -> None:
+    """Build the source records and record features; `args` may select more."""
     assert run_dbt(data_dir, "run", "--threads", "1", "--select", SOURCE_RECORDS, *args).success
 
 
@@ -110,4 +114,33 @@ def test_an_entity_switched_to_its_live_form_is_read_whole(tmp_path: Path, monke
         "intermediate.int_identity__source_records",
         "intermediate.int_identity__record_features",
     ):
+        assert _rows(incremental, table) == _rows(full, table), table
+
+
+def test_a_blanked_record_loses_its_keys_after_an_interrupted_build(tmp_path: Path):
+    """A day in which U-3 changes email and U-2 blanks every key, built in two goes (stopped
+    after the record features, as a failed build leaves it): the second build's block index
+    holds no key of U-2, whose features were resolved before that build, as a full build's."""
+    incremental = tmp_path / "incremental"
+    build_raw_zone(incremental)
+    assert run_dbt(incremental, "seed", "--threads", "1").success
+    _build(incremental, PAIRS)
+    changed_at = utc(2026, 3, 20, 9)
+    _write(incremental, DAY, "webshop", "users", [
+        {"user_id": "U-3", "email": "john.new@example.org", "first_name": "John",
+         "last_name": "Smith", "phone": "07700 900123", "country": "GB",
+         "created_at": utc(2026, 3, 14, 8), "updated_at": changed_at},
+        {"user_id": "U-2", "country": "DE", "created_at": utc(2026, 1, 20, 8),
+         "updated_at": changed_at},
+    ], loaded_at=DAY_LOADED_AT)  # fmt: skip
+    _build(incremental)  # the features only: the build stops there
+    _build(incremental, PAIRS)
+    full = tmp_path / "full"
+    shutil.copytree(incremental, full)
+    _build(full, PAIRS, "--full-refresh")
+
+    blocks = "intermediate.int_identity__record_blocks"
+    keyed = {row[0] for row in _rows(full, f"(select record_key from {blocks})")}
+    assert "webshop:users:U-3" in keyed and "webshop:users:U-2" not in keyed
+    for table in (blocks, "intermediate.int_identity__candidate_pairs"):
         assert _rows(incremental, table) == _rows(full, table), table
