@@ -52,20 +52,34 @@
 {#- The newest `_loaded_at` and `_load_date` of each source's records here, by
     '<system>:<entity>', as literals: compared with a subquery instead, a staging view's rows are
     all normalised before the filter drops those loaded before (DuckDB cannot push it below the
-    view). A source with no records here yet reads from 1900-01-01. -#}
+    view). A source with no records here yet reads from 1900-01-01, and so does one with records
+    here from a raw partition since replaced or removed (a corrected file): the latest version of
+    such a record can now be an older one, loaded before the newest load here, which the
+    watermark would skip. -#}
 {% macro newest_loads_by_source() -%}
     {%- set newest = {} -%}
     {%- if execute -%}
         {%- set query -%}
+            {%- for identity_source in active_identity_sources() %}
+            {%- set system = live_forms()[identity_source.system].live_system if identity_source.live else identity_source.system %}
+            {%- if not loop.first %}
+            union all
+            {%- endif %}
             select
-                {{ dbt.concat(['system', "':'", 'entity']) }},
-                cast(max(_loaded_at) as {{ dbt.type_string() }}),
-                cast(max(_load_date) as {{ dbt.type_string() }})
-            from {{ this }}
-            group by system, entity
+                '{{ identity_source.system }}:{{ identity_source.entity }}',
+                cast(max(here._loaded_at) as {{ dbt.type_string() }}),
+                cast(max(here._load_date) as {{ dbt.type_string() }}),
+                count(*) filter (where here._load_date is not null and partitions._load_date is null)
+            from (
+                select distinct _load_date, _loaded_at from {{ this }}
+                where system = '{{ identity_source.system }}' and entity = '{{ identity_source.entity }}'
+            ) as here
+            left join {{ raw_partitions(source(system, identity_source.entity)) }} as partitions
+                on here._load_date = partitions._load_date and here._loaded_at = partitions._loaded_at
+            {%- endfor %}
         {%- endset -%}
-        {%- for source, loaded_at, load_date in run_query(query).rows -%}
-            {%- do newest.update({source: {'_loaded_at': loaded_at, '_load_date': load_date}}) -%}
+        {%- for key, loaded_at, load_date, replaced in run_query(query).rows if loaded_at and not replaced -%}
+            {%- do newest.update({key: {'_loaded_at': loaded_at, '_load_date': load_date}}) -%}
         {%- endfor -%}
     {%- endif -%}
     {{ return(newest) }}

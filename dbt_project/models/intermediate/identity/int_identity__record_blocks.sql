@@ -18,9 +18,14 @@ with features as {{ inlined_cte() }} (
     {% if is_incremental() %}where {{ resolved_since_last_build('resolved_at') }}{% endif %}
 ),
 
+{#- stamped with this build, not the features' build: the post-hook takes this model's newest row
+    before this build for its last build, and a build catching up on features resolved by an
+    earlier one that stopped after them would otherwise stamp its rows with that earlier build,
+    and leave the old keys of a record that has none now. -#}
 keyed as (
     {% for rule, key in identity_blocking_rules().items() %}
-    select record_key, is_business, '{{ rule }}' as blocking_rule, {{ key }} as block_key, resolved_at
+    select record_key, is_business, '{{ rule }}' as blocking_rule, {{ key }} as block_key,
+        {{ resolved_at() }} as resolved_at
     from features
     where {{ key }} is not null
     {% if not loop.last %}union all{% endif %}

@@ -7,8 +7,9 @@
     Incremental: a build normalises only the staging rows of each source loaded in or after its
     newest load here, by `_loaded_at` or by load date `_load_date` (either marks a newer
     delivery; one ingest run stamps all its partitions alike, so the last run's rows are read
-    again rather than missed), and the post-hook deletes the records gone from staging (a live
-    source's deletions). -#}
+    again rather than missed; a source with records here from a raw partition since replaced is
+    read whole, as a corrected file can make an older version the latest again), and the
+    post-hook deletes the records gone from staging (a live source's deletions). -#}
 {{ config(
     materialized=incremental_materialization(),
     unique_key='record_key',
