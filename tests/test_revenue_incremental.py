@@ -1,12 +1,13 @@
-"""The revenue lines and the identity records built incrementally equal a full build: a day that
-cancels an invoice, invoices a webshop order, corrects a rate and a unit cost, adds a basket,
-updates a shop user and corrects earlier loads' files, and a customer whose id changed, over the
-hand-made raw zone of tests/raw_fixture.py."""
+"""The revenue lines, the identity records and the golden records built incrementally equal a
+full build: a day that cancels an invoice, invoices a webshop order, corrects a rate and a unit
+cost, adds a basket and a ticket, updates a shop user and corrects earlier loads' files, and a
+customer whose id changed; then the day after, when two customers merge. Over the hand-made raw
+zone of tests/raw_fixture.py."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from test_dbt_build import run_dbt
 
 from orchestration.contracts import load_contracts
 
-REVENUE = ("+fct_revenue", "+int_revenue__rejected_lines")
+REVENUE = ("+fct_revenue", "+int_revenue__rejected_lines", "+dim_customers")
 DAY = date(2026, 3, 3)
 DAY_LOADED_AT = datetime(2026, 3, 21, 6, 0, tzinfo=UTC)
 CHANGED_AT = utc(2026, 3, 3, 9)
@@ -53,25 +54,37 @@ INCREMENTAL = (
     "intermediate.int_revenue__customer_lines",
     "marts.fct_revenue",
 )
+# the golden records, kept per customer, and the customer view they feed
+CUSTOMERS = ("intermediate.int_customers__golden_records", "marts.dim_customers")
 COMPARED = (
     *STAGING,
     *INCREMENTAL,
     "intermediate.int_revenue__rejected_lines",
     "intermediate.int_identity__source_records",
     "intermediate.int_identity__clusters",
+    *CUSTOMERS,
 )
 STALE_CUSTOMER = "CUS-stale"
+# the day after: subscriber SUB-1 turns out to be John Smith (U-3), so two customers merge
+NEXT_DAY = DAY + timedelta(days=1)
+NEXT_DAY_LOADED_AT = DAY_LOADED_AT + timedelta(days=1)
 
 
 def _day() -> dict[tuple[str, str], list[dict]]:
     """INV-2 cancelled; WO-2 invoiced as INV-9 (its webshop line gives way to the invoice's);
     GBP on its special day re-delivered at another rate; SKU-1's unit cost raised; a basket;
-    U-2 gave a phone number."""
+    U-2 gave a phone number; John Smith (U-3) opened a ticket (a new record of a customer)."""
     return {
         ("webshop", "users"): [
             {"user_id": "U-2", "email": "mueller.family@example.com", "first_name": "Peter",
              "last_name": "Müller", "phone": "+49 30 5550101", "country": "DE",
              "created_at": utc(2026, 1, 20, 8), "updated_at": CHANGED_AT},
+        ],
+        ("support", "tickets"): [
+            {"ticket_id": "T-2", "requester_email": "john.smith@example.co.uk",
+             "requester_name": "John Smith", "category": "question", "priority": "normal",
+             "status": "open", "opened_at": CHANGED_AT, "resolved_at": None,
+             "satisfaction_score": None, "updated_at": CHANGED_AT},
         ],
         ("erp", "invoices"): [
             _invoice("INV-2", "C-2", date(2026, 2, 1), "540.00", "cancelled", None, CHANGED_AT),
@@ -92,6 +105,14 @@ def _day() -> dict[tuple[str, str], list[dict]]:
              "store_timezone": "Europe/Berlin", "sku": "SKU-2", "quantity": 2,
              "unit_price": Decimal("2.50"), "currency": "EUR"},
         ],
+    }  # fmt: skip
+
+
+def _john_smith() -> dict:
+    """SUB-1 as it is the day after: John Smith (U-3), no longer Lena Müller."""
+    return {
+        "subscriber_id": "SUB-1", "full_name": "John Smith", "email": "john.smith@example.co.uk",
+        "country": "GB", "created_at": utc(2026, 1, 4, 9), "updated_at": NEXT_DAY_LOADED_AT,
     }  # fmt: skip
 
 
@@ -149,7 +170,10 @@ def _write_day(data_dir: Path) -> None:
 
 def _rows(data_dir: Path, table: str) -> set[tuple]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        return set(con.sql(f"select columns(lambda c: c <> 'resolved_at') from {table}").fetchall())
+        # the build stamps differ between the builds (and the golden records' fingerprint holds
+        # the newest stamp of their source records)
+        columns = "lambda c: c not in ('resolved_at', 'members_resolved_at')"
+        return set(con.sql(f"select columns({columns}) from {table}").fetchall())
 
 
 def _row(data_dir: Path, sql: str) -> tuple:
@@ -184,10 +208,49 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return incremental, full
 
 
+@pytest.fixture(scope="module")
+def next_day(builds, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the day after built incrementally on the day's build, then in full): SUB-1 turns out to
+    be John Smith, so SUB-1's customer and U-3's (with ticket T-2) merge, and one id is gone."""
+    incremental = tmp_path_factory.mktemp("next_day") / "data"
+    shutil.copytree(builds[0], incremental)
+    _write(
+        incremental, NEXT_DAY, "subscriptions", "subscribers", [_john_smith()], NEXT_DAY_LOADED_AT
+    )
+    assert run_dbt(incremental, "run", "--select", "+dim_customers").success
+    full = tmp_path_factory.mktemp("next_day_full") / "data"
+    shutil.copytree(incremental, full)
+    assert run_dbt(full, "run", "--select", "+dim_customers", "--full-refresh").success
+    return incremental, full
+
+
 @pytest.mark.parametrize("table", COMPARED)
 def test_a_day_built_incrementally_equals_a_full_build(builds, table: str):
     incremental, full = builds
     assert _rows(incremental, table) == _rows(full, table)
+
+
+@pytest.mark.parametrize("table", CUSTOMERS)
+def test_a_merge_built_incrementally_equals_a_full_build(next_day, table: str):
+    incremental, full = next_day
+    assert _rows(incremental, table) == _rows(full, table)
+
+
+def test_a_merged_customer_loses_its_golden_record(builds, next_day):
+    customers = (
+        "select count(distinct customer_id) from intermediate.int_identity__customers "
+        "where record_key in ('webshop:users:U-3', 'support:tickets:T-2', "
+        "'subscriptions:subscribers:SUB-1')"
+    )
+    assert _row(builds[0], customers) == (2,)  # T-2 joined U-3's customer on the day
+    assert _row(next_day[0], customers) == (1,)
+    golden = (
+        "select count(*), count(distinct customer_id), "
+        "(select count(distinct customer_id) from intermediate.int_identity__customers) "
+        "from intermediate.int_customers__golden_records"
+    )
+    rows, customers, identities = _row(next_day[0], golden)
+    assert rows == customers == identities == _row(builds[0], golden)[0] - 1
 
 
 def test_the_day_rewrites_only_its_changed_lines(builds):

@@ -1,5 +1,5 @@
 {#- State carried between builds by the incremental models (identity resolution, the revenue
-    lines): every row carries `resolved_at`, the start of the build that made it. A model works
+    lines, the golden records): every row carries `resolved_at`, the start of the build that made it. A model works
     out again the upstream rows newer than its own newest row (a watermark, so a build that failed
     half-way is caught up by the next), and a post-hook deletes the rows whose upstream row is
     gone (delete_rows_gone_upstream, or the narrower ones in identity_state.sql). On Spark the

@@ -1,43 +1,17 @@
-{#- The golden record: one row per customer. Each attribute survives from the most trusted system
-    that has a value (trust order: crm, erp, webshop, subscriptions, pos, support), within a
-    system from the most recently updated record, and between records updated at once from the
-    first record_key. -#}
-with records as (select * from {{ ref('int_identity__source_records') }}),
+{#- The single customer view: the golden record (int_customers__golden_records, kept
+    incrementally per customer) with the as-of figures: the customer's totals, CRM opt-outs and
+    marketing unsubscribes. -#}
+with golden as (select * from {{ ref('int_customers__golden_records') }}),
+records as (select * from {{ ref('int_identity__source_records') }}),
 identities as (select * from {{ ref('int_identity__customers') }}),
 preferences as (select * from {{ ref('stg_crm__contact_preferences') }}),
 campaign_events as (select * from {{ ref('stg_marketing__campaign_events') }}),
 totals as (select * from {{ ref('int_revenue__customer_totals') }}),
 
 members as (
-    select
-        identities.customer_id,
-        records.*,
-        {#- the record key breaks ties (two CRM records updated in one second): without it the
-            surviving value was whichever the engine met first, and DuckDB and Spark differed -#}
-        row_number() over (
-            partition by identities.customer_id
-            order by records.trust_rank, records.updated_at desc nulls last, records.record_key
-        ) as survivorship_key
+    select identities.customer_id, records.entity, records.source_id, records.email_key
     from records
     inner join identities on records.record_key = identities.record_key
-),
-
-{% set attributes = ['person_name', 'company_name', 'given_name', 'family_name', 'email', 'phone',
-                     'birth_date', 'tax_id', 'street', 'postcode', 'city', 'country'] %}
-golden as (
-    select
-        customer_id,
-        max(case when is_business then 1 else 0 end) = 1 as is_business,
-        {% for attribute in attributes %}
-        {{ value_with_min_key(attribute, 'survivorship_key') }} as {{ attribute }},
-        {% endfor %}
-        {{ distinct_list('system') }} as source_systems,
-        count(*) as source_record_count,
-        min(created_at) as first_seen_at,
-        max(updated_at) as last_updated_at,
-        {{ value_with_min_key('system', '-' ~ epoch_seconds('updated_at')) }} as last_updated_system
-    from members
-    group by customer_id
 ),
 
 crm_opt_outs as (
