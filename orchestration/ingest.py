@@ -41,6 +41,7 @@ from orchestration.conform import (
 from orchestration.contracts import Entity, SystemContract, load_contracts
 from orchestration.gate import gate_validators
 from orchestration.ledger import LandedFileRow, Ledger, LoadRow, now_utc
+from orchestration.locks import raw_entity_lock_path, writer_lock
 from orchestration.rawzone import (
     QUARANTINE_SCHEMA,
     PartitionWriter,
@@ -427,7 +428,26 @@ def _write_partition(
     files: list[_Landed],
     validators: Sequence[RowValidator],
 ) -> dict[str, _Counts]:
-    """Stream every file into the partition's aside files, then publish both atomically."""
+    """Stream every file into the partition's aside files, then publish both atomically. The
+    entity's raw lock is held from the stamp to the publish (orchestration/locks.py)."""
+    system = contract.system
+    with writer_lock(raw_entity_lock_path(settings.data_dir, system, entity.name)):
+        counts = _write_stamped_partition(settings, contract, entity, load_date, files, validators)
+    for check in validators:  # the gate's summary of each file goes to the ledger
+        for rel, summary in getattr(check, "summaries", {}).items():
+            if rel in counts:
+                counts[rel] = replace(counts[rel], gate=summary.to_json())
+    return counts
+
+
+def _write_stamped_partition(
+    settings: Settings,
+    contract: SystemContract,
+    entity: Entity,
+    load_date: date,
+    files: list[_Landed],
+    validators: Sequence[RowValidator],
+) -> dict[str, _Counts]:
     system = contract.system
     loaded_at = now_utc()
     counts: dict[str, _Counts] = {}
@@ -463,10 +483,6 @@ def _write_partition(
                 quarantine,
             )
         commit_partition(raw, quarantine)
-    for check in validators:  # the gate's summary of each file goes to the ledger
-        for rel, summary in getattr(check, "summaries", {}).items():
-            if rel in counts:
-                counts[rel] = replace(counts[rel], gate=summary.to_json())
     return counts
 
 

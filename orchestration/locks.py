@@ -1,7 +1,14 @@
-"""A writer lock for the warehouse: DuckDB allows one writing process per database file.
+"""Writer locks between processes (an exclusive `flock` on a lock file).
 
-Dagster pools serialise runs launched by the daemon; this lock also covers runs started from
-the CLI or tests, so two loads never meet on the same file.
+The warehouse: DuckDB allows one writing process per database file. Dagster pools serialise runs
+launched by the daemon; this lock also covers runs started from the CLI or tests, so two loads
+never meet on the same file.
+
+A raw entity: the incremental models read the raw rows stamped (`_loaded_at`) after their newest
+row, so the partitions of one entity must become visible in the order of their stamps. A
+partition is stamped when its writing starts and appears when it ends; two loads of one entity
+at once (two load dates of a backfill) could otherwise show the later stamp first, and a build
+between them would leave the other below its watermark for good.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from pathlib import Path
 
 
 class WarehouseBusy(RuntimeError):
-    """Another process holds the warehouse writer lock for longer than we were willing to wait."""
+    """Another process holds a writer lock for longer than we were willing to wait."""
 
 
 @contextmanager
@@ -29,7 +36,7 @@ def writer_lock(lock_path: Path, timeout_s: float = 1800.0) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise WarehouseBusy(
-                        f"{lock_path}: another load has been writing the warehouse for over "
+                        f"{lock_path}: another load has held it for over "
                         f"{timeout_s:.0f}s; wait for it to finish or stop it"
                     ) from None
                 time.sleep(0.5)
@@ -37,3 +44,8 @@ def writer_lock(lock_path: Path, timeout_s: float = 1800.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def raw_entity_lock_path(data_dir: Path, system: str, entity: str) -> Path:
+    """The lock a load of `system`.`entity` holds from stamping its partition to publishing it."""
+    return data_dir / "locks" / f"raw-{system}-{entity}.lock"

@@ -693,6 +693,30 @@ def test_concurrent_partitions_share_the_ledger(settings: Settings, shop: System
     assert len(Ledger(settings.ledger_path).files("shop", "customers")) == len(days)
 
 
+def test_a_load_waits_for_the_entitys_lock_and_stamps_its_rows_after(
+    settings: Settings, shop: SystemContract
+) -> None:
+    """Partitions of one entity appear in the order of their `_loaded_at` (the incremental
+    models' watermark): a load stamps its rows only once it holds the entity's raw lock, and
+    holds it until the partition is published."""
+    from threading import Thread
+
+    from orchestration.locks import raw_entity_lock_path, writer_lock
+
+    land(settings, "shop", DAY1, "customers_2026-11-20.csv", _customers("C1"))
+    loader = Thread(target=ingest, args=(settings, shop, "customers", DAY1))
+    with writer_lock(raw_entity_lock_path(settings.data_dir, "shop", "customers")):
+        loader.start()
+        loader.join(timeout=1.5)
+        assert loader.is_alive()
+        assert not rawzone.raw_partition_path(settings, "shop", "customers", DAY1).exists()
+        released_at = datetime.now(UTC)
+    loader.join(timeout=60)
+    assert not loader.is_alive()
+    stamps = set(raw(settings, "shop", "customers", DAY1).column("_loaded_at").to_pylist())
+    assert len(stamps) == 1 and stamps.pop() >= released_at
+
+
 def test_a_second_correction_replaces_the_first(settings: Settings, shop: SystemContract) -> None:
     land(settings, "shop", DAY1, "customers_2026-11-20.csv", _customers("C1"))
     land(settings, "shop", DAY2, "customers_2026-11-20.csv", _customers("C1", "C2"))
