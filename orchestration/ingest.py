@@ -431,27 +431,9 @@ def _write_partition(
     """Stream every file into the partition's aside files, then publish both atomically. The
     entity's raw lock is held from the stamp to the publish (orchestration/locks.py)."""
     system = contract.system
-    with writer_lock(raw_entity_lock_path(settings.data_dir, system, entity.name)):
-        counts = _write_stamped_partition(settings, contract, entity, load_date, files, validators)
-    for check in validators:  # the gate's summary of each file goes to the ledger
-        for rel, summary in getattr(check, "summaries", {}).items():
-            if rel in counts:
-                counts[rel] = replace(counts[rel], gate=summary.to_json())
-    return counts
-
-
-def _write_stamped_partition(
-    settings: Settings,
-    contract: SystemContract,
-    entity: Entity,
-    load_date: date,
-    files: list[_Landed],
-    validators: Sequence[RowValidator],
-) -> dict[str, _Counts]:
-    system = contract.system
-    loaded_at = now_utc()
     counts: dict[str, _Counts] = {}
     with (
+        writer_lock(raw_entity_lock_path(settings.data_dir, system, entity.name)),
         PartitionWriter(
             raw_partition_path(settings, system, entity.name, load_date), raw_schema(entity)
         ) as raw,
@@ -461,6 +443,7 @@ def _write_stamped_partition(
             keep_empty=False,
         ) as quarantine,
     ):
+        loaded_at = now_utc()
         # Several files in one partition (a correction beside a daily file, two extracts): a
         # key loaded from an earlier file is a duplicate in the later one as well.
         # A live source's extracts hold one version per key each; later runs of the day add
@@ -483,6 +466,10 @@ def _write_stamped_partition(
                 quarantine,
             )
         commit_partition(raw, quarantine)
+    for check in validators:  # the gate's summary of each file goes to the ledger
+        for rel, summary in getattr(check, "summaries", {}).items():
+            if rel in counts:
+                counts[rel] = replace(counts[rel], gate=summary.to_json())
     return counts
 
 
