@@ -1,10 +1,10 @@
 {#- State carried between builds by the incremental models (identity resolution, the revenue
-    lines, the golden records): every row carries `resolved_at`, the start of the build that made it. A model works
-    out again the upstream rows newer than its own newest row (a watermark, so a build that failed
-    half-way is caught up by the next), and a post-hook deletes the rows whose upstream row is
-    gone (delete_rows_gone_upstream, or the narrower ones in identity_state.sql). On Spark the
-    models are plain tables (its Parquet tables cannot delete rows): every build works everything
-    out again there. -#}
+    lines, the golden records): every row carries `resolved_at`, the start of the build that made
+    it. A model works out again the upstream rows newer than its own newest row (a watermark, so a
+    build that failed half-way is caught up by the next), and a post-hook deletes the rows whose
+    upstream row is gone (delete_rows_gone_upstream, or the narrower ones in identity_state.sql).
+    On Spark the models are plain tables (its Parquet tables cannot delete rows): every build works
+    everything out again there. -#}
 
 {#- Incremental on DuckDB; a plain table on Spark, whose Parquet tables cannot delete rows (every
     build there works everything out again). -#}
