@@ -61,7 +61,7 @@
     {%- if execute -%}
         {%- set query -%}
             {%- for identity_source in active_identity_sources() %}
-            {%- set system = live_forms()[identity_source.system].live_system if identity_source.live else identity_source.system %}
+            {%- set raw = source(form_system(identity_source.system, identity_source.entity), identity_source.entity) %}
             {%- if not loop.first %}
             union all
             {%- endif %}
@@ -74,7 +74,7 @@
                 select distinct _load_date, _loaded_at from {{ this }}
                 where system = '{{ identity_source.system }}' and entity = '{{ identity_source.entity }}'
             ) as here
-            left join {{ raw_partitions(source(system, identity_source.entity)) }} as partitions
+            left join {{ raw_partitions(raw) }} as partitions
                 on here._load_date = partitions._load_date and here._loaded_at = partitions._loaded_at
             {%- endfor %}
         {%- endset -%}

@@ -27,8 +27,12 @@
     is enabled, else the file model. Models downstream of staging use this for every entity a live
     database can replace, so a deployment never counts one entity twice. -#}
 {% macro staging_ref(system, entity) -%}
-    {%- set form_system = live_forms()[system].live_system if uses_live_form(system, entity) else system -%}
-    {{ return(ref('stg_' ~ form_system ~ '__' ~ entity)) }}
+    {{ return(ref('stg_' ~ form_system(system, entity) ~ '__' ~ entity)) }}
+{%- endmacro %}
+
+{#- The system `system`.`entity` is read from: its live twin's while the live form is enabled. -#}
+{% macro form_system(system, entity) -%}
+    {{ return(live_forms()[system].live_system if uses_live_form(system, entity) else system) }}
 {%- endmacro %}
 
 {#- identity_sources() with, for each customer-like entity, only the form in use (file or live). -#}

@@ -12,11 +12,10 @@
     the entity (uses_live_form), its raw versions are read instead, ranked as live staging ranks
     them. -#}
 {% macro latest_source_rows(system, entity, primary_key, cursor=none) -%}
+    {%- set relation = source(form_system(system, entity), entity) %}
     {%- if uses_live_form(system, entity) %}
-        {%- set relation = source(live_forms()[system].live_system, entity) %}
         {%- set rank = live_version_rank(primary_key, cursor) %}
     {%- else %}
-        {%- set relation = source(system, entity) %}
         {%- set rank = version_rank(primary_key, cursor) %}
     {%- endif %}
     (select * from (
