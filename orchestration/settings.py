@@ -56,6 +56,10 @@ class Settings:
         return self.data_dir / "warehouse.duckdb"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        return self.data_dir / "dbt_target"
+
+    @property
     def serving_path(self) -> Path:
         return self.data_dir / "serving.duckdb"
 

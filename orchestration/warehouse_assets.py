@@ -113,7 +113,12 @@ def warehouse_models(
     with writer_lock(settings.data_dir / "warehouse.lock"):
         try:
             args = [*LOAD_BUILD, "--full-refresh"] if config.full_refresh else [*LOAD_BUILD]
-            for event in dbt.cli(args, context=context).stream():
+            # One target directory per data directory, not dagster-dbt's new one per run: the
+            # runs' artifacts no longer pile up in the project, and the next build parses only
+            # what changed (the profile holds the data directory, so the project's own
+            # partial-parse file serves a build only in the directory it was parsed for).
+            target = settings.dbt_target_dir
+            for event in dbt.cli(args, context=context, target_path=target).stream():
                 if isinstance(event, dg.AssetCheckResult):
                     _note_check(event, passed, failed_blocking)
                 yield event
