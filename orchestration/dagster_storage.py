@@ -43,7 +43,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from watchdog.events import FileSystemEvent
 
@@ -83,6 +83,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     pool_size=2,  # has_table's connection beside _connect's
                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
                 )
+                event.listen(engine, "connect", _commit_without_fsync_in_wal)
                 self._engines[shard] = engine
                 self._evict_beyond(RUN_SHARD_ENGINES)
             self._engines.move_to_end(shard)
@@ -108,6 +109,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
+                engine.dispose()  # a new database is in WAL mode only now: reconnect
             with engine.connect() as conn, conn.begin():
                 yield conn
 
@@ -143,6 +145,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             watchdog,
             self._obs.schedule(watchdog, self._base_dir, recursive=True),
         )
+
+
+def _commit_without_fsync_in_wal(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite's `synchronous=NORMAL` on a database in WAL mode: a commit no longer waits for the
+    disk (the log is synced at checkpoints). The database stays consistent, and a commit survives
+    its process being killed; only a power loss or OS crash may undo the last commits. Every
+    statement of a load commits (about 5,900), so on a disk this saves an fsync each. A database
+    not (yet) in WAL mode keeps `FULL`, where NORMAL could corrupt it on a power loss."""
+    (mode,) = dbapi_connection.execute("PRAGMA journal_mode").fetchone()
+    if mode == "wal":
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class _RunShardWatchdog(SqliteEventLogStorageWatchdog):

@@ -161,3 +161,15 @@ def test_a_forked_child_and_a_wipe_never_write_through_a_stale_connection(tmp_pa
     storage.store_event(_entry("r1", "after the wipe"))
     assert _messages(base, "r1") == ["after the wipe"]
     storage.dispose()
+
+
+def test_commits_in_wal_mode_do_not_wait_for_the_disk(tmp_path: Path) -> None:
+    """synchronous=NORMAL on every pooled connection, the index's and a new run's, once the
+    database is in WAL mode (a new run database is created in rollback-journal mode)."""
+    storage = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    storage.store_event(_entry("r1", "a new run database"))
+    for connection in (storage.index_connection(), storage.run_connection("r1")):
+        with connection as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL: 2)
+    storage.dispose()
