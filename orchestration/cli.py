@@ -58,6 +58,18 @@ telemetry:
 """
 
 
+# Dagster's SQLite files in $DAGSTER_HOME, the event log's connections kept open between statements
+# instead of opened for each one (orchestration/dagster_storage.py, docs/live-sources.md).
+DAGSTER_SQLITE_STORAGE = """\
+storage:
+  custom:
+    module: orchestration.dagster_storage
+    class: DagsterPooledSqliteStorage
+    config:
+      base_dir:
+        env: DAGSTER_HOME
+"""
+
 # Optional: runs, events and schedules in PostgreSQL instead of SQLite files (docs/live-sources.md).
 DAGSTER_PG_STORAGE = """\
 storage:
@@ -71,7 +83,7 @@ def _ensure_dagster_home(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        storage = DAGSTER_PG_STORAGE if os.environ.get("DAGSTER_PG_URL") else ""
+        storage = DAGSTER_PG_STORAGE if os.environ.get("DAGSTER_PG_URL") else DAGSTER_SQLITE_STORAGE
         config.write_text(DAGSTER_INSTANCE_CONFIG + storage)
 
 
