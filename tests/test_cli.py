@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster_history import assert_fully_recorded, run_histories
 
 CDW = [sys.executable, "-m", "orchestration.cli"]
 
@@ -35,6 +36,12 @@ def test_demo_simulates_loads_and_prints_the_top_figures(tmp_path: Path) -> None
     assert list((tmp_path / "raw" / "erp" / "invoices").glob("load_date=*/part-0.parquet"))
     # The accounting table closes: no row marked as unaccounted.
     assert "✗" not in done.stdout
+    # Dagster recorded the runs in full, in the storage `cdw` configures (the UI reads them).
+    histories = run_histories(tmp_path / "dagster_home")
+    assert [h.job_name for h in histories].count("daily_load") == 1
+    for history in histories:
+        assert history.storage == "PooledSqliteEventLogStorage"
+        assert_fully_recorded(history)
 
 
 def test_load_without_deliveries_fails_with_one_line_reason(tmp_path: Path) -> None:

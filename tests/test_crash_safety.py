@@ -18,12 +18,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from dagster_history import assert_fully_recorded, run_histories
 
 CDW = [sys.executable, "-m", "orchestration.cli"]
 pytestmark = pytest.mark.e2e
@@ -182,6 +185,17 @@ def test_killed_loads_converge_when_rerun_twice_at_once_with_a_reader(
     assert len(reader.files_seen) >= 2, reader.files_seen
     assert _state(b) == reference
     assert _leftovers(b) == []
+    # Dagster's history of it all: the killed runs marked failed, and every run that succeeded
+    # recorded in full: the two builds of the loads at once, their two ingest runs of the first
+    # date, and any a killed load finished before its kill.
+    histories = run_histories(b / "dagster_home")
+    ended = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE}
+    assert {h.status for h in histories} <= ended
+    succeeded = [h for h in histories if h.status == dg.DagsterRunStatus.SUCCESS]
+    jobs = Counter(h.job_name for h in succeeded)
+    assert jobs["daily_load"] == 2 and jobs["ingest_load_date"] >= 2, jobs
+    for history in succeeded:
+        assert_fully_recorded(history)
 
 
 class _Reader:
