@@ -1,17 +1,18 @@
 {#- Lifecycle stage of every customer at the end of every month from the month they became
-    known (first_seen_at, or the first purchase if earlier) to the month of the as-of date, and the stage of the month before.
-    Stage rules in _lifecycle__models.yml. One row per customer and month.
+    known (first_seen_at, or the first purchase if earlier) to the month of the as-of date, and
+    the stage of the month before. Stage rules in _lifecycle__models.yml. One row per customer
+    and month.
     Incremental (DuckDB; docs/zones.md): a month's row is worked out from the customer's own
-    inputs alone (the month first seen, each month's purchase days and last purchase, each
-    month's ticket scores) and from the month's end, never from the as-of date itself, which
-    only bounds the calendar. Each row keeps the customer's fingerprint of those inputs (the sum
-    of their 64-bit hashes and their count). A build works out again every month of the
-    customers whose fingerprint differs from the one in their row of the last build's last
-    month (new, changed or gone), and the months after that last month for every other
-    customer, carried on from its last row's stage. A row outdated (its customer gone, a month
-    no longer the customer's or past the calendar) is written as a tombstone (the old row, no
-    resolved_at), which delete+insert uses to delete it, and the post-hook deletes the
-    tombstones. -#}
+    inputs alone (the month first seen, the purchase days, the ticket scores) up to the month's
+    end, never from the as-of date itself, which only bounds the calendar (the current month's
+    row, too, is the stage at the month's end). Each row keeps the customer's fingerprint of
+    those inputs (the sum of their 64-bit hashes and their count). A build works out again
+    every month of the customers whose fingerprint differs from the one in their row of the
+    last build's last month (new, changed or gone), and the months after that last month for
+    every other customer, carried on from its last row's stage. A row outdated (its customer
+    gone, a month no longer the customer's or past the calendar) is written as a tombstone (the
+    old row, no resolved_at), which delete+insert uses to delete it, and the post-hook deletes
+    the tombstones. -#}
 {{ config(
     materialized=incremental_materialization(),
     unique_key=['customer_id', 'activity_month'],
@@ -22,40 +23,26 @@ purchase_days as (select * from {{ ref('int_analytics__customer_purchase_days') 
 tickets as (select * from {{ ref('int_analytics__tickets') }}),
 as_of as (select * from {{ ref('int_analytics__as_of_date') }}),
 
-purchase_months as (
-    select
-        customer_id,
-        cast({{ dbt.date_trunc('month', 'purchase_date') }} as date) as activity_month,
-        count(*) as purchase_day_count,
-        max(purchase_date) as last_purchase_date
-    from purchase_days
-    group by customer_id, cast({{ dbt.date_trunc('month', 'purchase_date') }} as date)
-),
-
-score_months as (
-    select
-        customer_id,
-        cast({{ dbt.date_trunc('month', 'opened_date') }} as date) as activity_month,
-        sum(satisfaction_score) as score_sum,
-        count(satisfaction_score) as score_count
+scores as (
+    select customer_id, opened_date, satisfaction_score
     from tickets
     where customer_id is not null and satisfaction_score is not null
-    group by customer_id, cast({{ dbt.date_trunc('month', 'opened_date') }} as date)
 ),
 
 {#- everything a customer's rows are worked out from, one hash per item: the month first seen,
-    each month's purchases and each month's scores (a purchase or score changed within a month
-    that leaves these alone leaves every row alone) -#}
+    each purchase day, each ticket score with its date. The items hash with different arities,
+    so no item can stand in for another of a different kind. One group-by over the purchase
+    days, where the monthly figures below are worked out for the customers rebuilt only -#}
 input_hashes as (
     select
         customer_id,
-        {{ numeric_hash("cast(" ~ dbt.date_trunc('month', 'first_seen_at') ~ " as date)") }}
+        {{ numeric_hash("'first_seen', cast(" ~ dbt.date_trunc('month', 'first_seen_at') ~ " as date)") }}
             as input_hash
     from customers
     union all
-    select customer_id, cast({{ row_hash('purchase_months') }} as decimal(38, 0)) from purchase_months
+    select customer_id, {{ numeric_hash('purchase_date') }} from purchase_days
     union all
-    select customer_id, cast({{ row_hash('score_months') }} as decimal(38, 0)) from score_months
+    select customer_id, {{ numeric_hash('opened_date, satisfaction_score') }} from scores
 ),
 
 fingerprints as (
@@ -72,7 +59,8 @@ bounds as (
     select
         least(
             min(cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date)),
-            coalesce((select min(activity_month) from purchase_months),
+            coalesce((select cast({{ dbt.date_trunc('month', 'min(purchase_date)') }} as date)
+                      from purchase_days),
                      min(cast({{ dbt.date_trunc('month', 'customers.first_seen_at') }} as date)))
         ) as first_month,
         max(cast({{ dbt.date_trunc('month', 'as_of.as_of_date') }} as date)) as last_month
@@ -126,10 +114,12 @@ reworked as (
         or current_fingerprints.input_count <> previous.input_count
 ),
 
+{#- the others, on a day with months new since the last build -#}
 continued as (
     select previous.customer_id, previous.lifecycle_stage as carried_stage
     from previous
     where previous.customer_id not in (select customer_id from reworked)
+        and (select activity_month from previous_month) < (select max(activity_month) from calendar)
 ),
 
 reworked_customers as (
@@ -137,7 +127,40 @@ reworked_customers as (
     from customers
     where customers.customer_id in (select customer_id from reworked where is_current)
 ),
+
+worked_customers as (
+    select customer_id from reworked_customers
+    union all
+    select customer_id from continued
+),
 {% endif %}
+
+{#- each month's purchase days and ticket scores (of the customers worked out) -#}
+purchase_months as (
+    select
+        customer_id,
+        cast({{ dbt.date_trunc('month', 'purchase_date') }} as date) as activity_month,
+        count(*) as purchase_day_count,
+        max(purchase_date) as last_purchase_date
+    from purchase_days
+    {% if is_incremental() -%}
+    where customer_id in (select customer_id from worked_customers)
+    {% endif -%}
+    group by customer_id, cast({{ dbt.date_trunc('month', 'purchase_date') }} as date)
+),
+
+score_months as (
+    select
+        customer_id,
+        cast({{ dbt.date_trunc('month', 'opened_date') }} as date) as activity_month,
+        sum(satisfaction_score) as score_sum,
+        count(satisfaction_score) as score_count
+    from scores
+    {% if is_incremental() -%}
+    where customer_id in (select customer_id from worked_customers)
+    {% endif -%}
+    group by customer_id, cast({{ dbt.date_trunc('month', 'opened_date') }} as date)
+),
 
 first_purchase_months as (
     select customer_id, min(activity_month) as first_purchase_month
