@@ -1,8 +1,10 @@
-"""The revenue lines, the identity records and the golden records built incrementally equal a
-full build: a day that cancels an invoice, invoices a webshop order, corrects a rate and a unit
-cost, adds a basket and a ticket, updates a shop user and corrects earlier loads' files, and a
-customer whose id changed; then the day after, when two customers merge. Over the hand-made raw
-zone of tests/raw_fixture.py."""
+"""The revenue lines, the identity records, the golden records and the lifecycle months built
+incrementally equal a full build: a day that cancels an invoice, invoices a webshop order,
+corrects a rate and a unit cost, adds baskets and a ticket, updates a shop user and corrects
+earlier loads' files, and a customer whose id changed; then the day after, when two customers
+merge; then a load six months on (the as-of month advancing), with a back-dated purchase, a
+purchase in the new month, a ticket score added and one changed. Over the hand-made raw zone of
+tests/raw_fixture.py."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from raw_fixture import (
+    BASE_RATES,
     FIRST_LOAD,
     GBP_SPECIAL_DAY,
     LOADED_AT,
@@ -34,6 +37,7 @@ from test_dbt_build import run_dbt
 from orchestration.contracts import load_contracts
 
 REVENUE = ("+fct_revenue", "+int_revenue__rejected_lines", "+dim_customers")
+LIFECYCLE_MARTS = ("+mart_lifecycle_transitions",)
 DAY = date(2026, 3, 3)
 DAY_LOADED_AT = datetime(2026, 3, 21, 6, 0, tzinfo=UTC)
 CHANGED_AT = utc(2026, 3, 3, 9)
@@ -56,6 +60,8 @@ INCREMENTAL = (
 )
 # the golden records, kept per customer, and the customer view they feed
 CUSTOMERS = ("intermediate.int_customers__golden_records", "marts.dim_customers")
+# the lifecycle months, kept per customer and month, and the transitions counted from them
+LIFECYCLE = ("marts.mart_customer_lifecycle", "marts.mart_lifecycle_transitions")
 COMPARED = (
     *STAGING,
     *INCREMENTAL,
@@ -63,28 +69,37 @@ COMPARED = (
     "intermediate.int_identity__source_records",
     "intermediate.int_identity__clusters",
     *CUSTOMERS,
+    *LIFECYCLE,
 )
 STALE_CUSTOMER = "CUS-stale"
 # the day after: subscriber SUB-1 turns out to be John Smith (U-3), so two customers merge
 NEXT_DAY = DAY + timedelta(days=1)
 NEXT_DAY_LOADED_AT = DAY_LOADED_AT + timedelta(days=1)
+# six months on: the as-of month moves from March to September
+LATER_DAY = date(2026, 9, 10)
+LATER_LOADED_AT = datetime(2026, 9, 10, 6, 0, tzinfo=UTC)
 
 
 def _day() -> dict[tuple[str, str], list[dict]]:
     """INV-2 cancelled; WO-2 invoiced as INV-9 (its webshop line gives way to the invoice's);
-    GBP on its special day re-delivered at another rate; SKU-1's unit cost raised; a basket;
-    U-2 gave a phone number; John Smith (U-3) opened a ticket (a new record of a customer)."""
+    GBP on its special day re-delivered at another rate; SKU-1's unit cost raised; an anonymous
+    basket, and one on Anna's loyalty card (a new purchase day of a customer); U-2 gave a phone
+    number; John Smith (U-3) opened a ticket and scored it (a new record of a customer, its
+    first score); Maria Rossi (U-4) signed up (a new customer)."""
     return {
         ("webshop", "users"): [
             {"user_id": "U-2", "email": "mueller.family@example.com", "first_name": "Peter",
              "last_name": "Müller", "phone": "+49 30 5550101", "country": "DE",
              "created_at": utc(2026, 1, 20, 8), "updated_at": CHANGED_AT},
+            {"user_id": "U-4", "email": "maria.rossi@example.it", "first_name": "Maria",
+             "last_name": "Rossi", "country": "IT", "created_at": utc(2026, 3, 2, 8),
+             "updated_at": utc(2026, 3, 2, 8)},
         ],
         ("support", "tickets"): [
             {"ticket_id": "T-2", "requester_email": "john.smith@example.co.uk",
              "requester_name": "John Smith", "category": "question", "priority": "normal",
-             "status": "open", "opened_at": CHANGED_AT, "resolved_at": None,
-             "satisfaction_score": None, "updated_at": CHANGED_AT},
+             "status": "resolved", "opened_at": CHANGED_AT, "resolved_at": CHANGED_AT,
+             "satisfaction_score": 3, "updated_at": CHANGED_AT},
         ],
         ("erp", "invoices"): [
             _invoice("INV-2", "C-2", date(2026, 2, 1), "540.00", "cancelled", None, CHANGED_AT),
@@ -104,6 +119,8 @@ def _day() -> dict[tuple[str, str], list[dict]]:
             {"basket_id": "B-9", "line_no": 1, "store_id": "S-1", "purchased_at": CHANGED_AT,
              "store_timezone": "Europe/Berlin", "sku": "SKU-2", "quantity": 2,
              "unit_price": Decimal("2.50"), "currency": "EUR"},
+            _basket("B-10", "S-1", "1000000000001", utc(2026, 3, 2, 10), "Europe/Berlin",
+                    "SKU-2", 1, "3.00", "EUR"),
         ],
     }  # fmt: skip
 
@@ -113,6 +130,47 @@ def _john_smith() -> dict:
     return {
         "subscriber_id": "SUB-1", "full_name": "John Smith", "email": "john.smith@example.co.uk",
         "country": "GB", "created_at": utc(2026, 1, 4, 9), "updated_at": NEXT_DAY_LOADED_AT,
+    }  # fmt: skip
+
+
+def _later() -> dict[tuple[str, str], list[dict]]:
+    """Six months on (September): Anna's ticket T-1 re-scored 5 -> 2; John Smith's new ticket
+    T-3 scored 4 and his order WO-6 in September; an invoice of Acme's (C-2) back-dated to
+    February; Maria Rossi's ticket T-4 of January, unscored (she was first seen then, not in
+    March). Peter Müller (U-2) is left alone: his months go on, and he lapses in July."""
+    ticket = {
+        "category": "question", "priority": "normal", "status": "resolved",
+        "resolution": "answered", "updated_at": LATER_LOADED_AT,
+    }  # fmt: skip
+    september = [date(2026, 9, day) for day in range(1, 11)]
+    return {
+        ("support", "tickets"): [
+            {**ticket, "ticket_id": "T-1", "requester_email": "anna.mueller@example.com",
+             "requester_name": "Anna Müller", "opened_at": utc(2026, 3, 16, 9),
+             "resolved_at": utc(2026, 3, 16, 12), "satisfaction_score": 2},
+            {**ticket, "ticket_id": "T-3", "requester_email": "john.smith@example.co.uk",
+             "requester_name": "John Smith", "opened_at": utc(2026, 9, 1, 9),
+             "resolved_at": utc(2026, 9, 1, 12), "satisfaction_score": 4},
+            {**ticket, "ticket_id": "T-4", "requester_email": "maria.rossi@example.it",
+             "requester_name": "Maria Rossi", "opened_at": utc(2026, 1, 15, 9),
+             "resolved_at": utc(2026, 1, 15, 12)},
+        ],
+        ("reference", "fx_rates"): [
+            {"rate_date": day, "currency": currency, "units_per_eur": rate}
+            for day in september for currency, rate in BASE_RATES.items()
+        ],
+        ("webshop", "orders"): [
+            _order("WO-6", "U-3", utc(2026, 9, 5, 10), "EUR", "5.00", "delivered"),
+        ],
+        ("webshop", "order_lines"): [
+            _line("order_id", "WO-6", 1, "SKU-1", 1, "5.00", currency="EUR"),
+        ],
+        ("erp", "invoices"): [
+            _invoice("INV-10", "C-2", date(2026, 2, 10), "180.00", "paid", None, LATER_LOADED_AT),
+        ],
+        ("erp", "invoice_lines"): [
+            _line("invoice_no", "INV-10", 1, "SKU-3", 1, "180.00", currency="EUR"),
+        ],
     }  # fmt: skip
 
 
@@ -177,8 +235,12 @@ def _rows(data_dir: Path, table: str) -> set[tuple]:
 
 
 def _row(data_dir: Path, sql: str) -> tuple:
+    return _rows_where(data_dir, sql)[0]
+
+
+def _rows_where(data_dir: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        return con.sql(sql).fetchall()[0]
+        return con.sql(sql).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +251,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     for (system, name), rows in _returned().items():
         _write(incremental, SECOND_LOAD, system, name, rows, loaded_at=LOADED_AT)
     assert run_dbt(incremental, "seed").success
-    assert run_dbt(incremental, "run", "--select", *REVENUE).success
+    assert run_dbt(incremental, "run", "--select", *REVENUE, *LIFECYCLE_MARTS).success
     _write_day(incremental)
     with duckdb.connect(str(incremental / "warehouse.duckdb")) as con:
         # as if the subscription charges, which the day leaves alone, had been written before
@@ -201,10 +263,10 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert stale > 0
     # a build stopped after the converted lines: the next build's later models catch up
     assert run_dbt(incremental, "run", "--select", "+int_revenue__lines_converted").success
-    assert run_dbt(incremental, "run", "--select", *REVENUE).success
+    assert run_dbt(incremental, "run", "--select", *REVENUE, *LIFECYCLE_MARTS).success
     full = tmp_path_factory.mktemp("revenue_full") / "data"
     shutil.copytree(incremental, full)
-    assert run_dbt(full, "run", "--select", *REVENUE, "--full-refresh").success
+    assert run_dbt(full, "run", "--select", *REVENUE, *LIFECYCLE_MARTS, "--full-refresh").success
     return incremental, full
 
 
@@ -217,10 +279,25 @@ def next_day(builds, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     _write(
         incremental, NEXT_DAY, "subscriptions", "subscribers", [_john_smith()], NEXT_DAY_LOADED_AT
     )
-    assert run_dbt(incremental, "run", "--select", "+dim_customers").success
+    assert run_dbt(incremental, "run", "--select", *LIFECYCLE_MARTS).success
     full = tmp_path_factory.mktemp("next_day_full") / "data"
     shutil.copytree(incremental, full)
-    assert run_dbt(full, "run", "--select", "+dim_customers", "--full-refresh").success
+    assert run_dbt(full, "run", "--select", *LIFECYCLE_MARTS, "--full-refresh").success
+    return incremental, full
+
+
+@pytest.fixture(scope="module")
+def later_month(next_day, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(six months on built incrementally on the day after's build, then in full): the as-of
+    month moves from March to September (_later)."""
+    incremental = tmp_path_factory.mktemp("later_month") / "data"
+    shutil.copytree(next_day[0], incremental)
+    for (system, name), rows in _later().items():
+        _write(incremental, LATER_DAY, system, name, rows, LATER_LOADED_AT)
+    assert run_dbt(incremental, "run", "--select", *LIFECYCLE_MARTS).success
+    full = tmp_path_factory.mktemp("later_month_full") / "data"
+    shutil.copytree(incremental, full)
+    assert run_dbt(full, "run", "--select", *LIFECYCLE_MARTS, "--full-refresh").success
     return incremental, full
 
 
@@ -230,10 +307,62 @@ def test_a_day_built_incrementally_equals_a_full_build(builds, table: str):
     assert _rows(incremental, table) == _rows(full, table)
 
 
-@pytest.mark.parametrize("table", CUSTOMERS)
+@pytest.mark.parametrize("table", CUSTOMERS + LIFECYCLE)
 def test_a_merge_built_incrementally_equals_a_full_build(next_day, table: str):
     incremental, full = next_day
     assert _rows(incremental, table) == _rows(full, table)
+
+
+@pytest.mark.parametrize("table", LIFECYCLE)
+def test_a_new_month_built_incrementally_equals_a_full_build(later_month, table: str):
+    incremental, full = later_month
+    assert _rows(incremental, table) == _rows(full, table)
+
+
+def test_the_lifecycle_reworks_changed_customers_and_adds_new_months(builds, later_month):
+    """The day rewrites some customers' months, not all. Six months on, Peter Müller (U-2),
+    unchanged, keeps his rows up to March and gets April to September, lapsing in July (his
+    one purchase day is 20 January); Anna's re-scored ticket rewrites her March; Maria Rossi's
+    months start in January now."""
+    lifecycle = "marts.mart_customer_lifecycle"
+    last_build = f"(select max(resolved_at) from {lifecycle})"
+    written, total = _row(
+        builds[0],
+        f"select count(*) filter (where resolved_at = {last_build}), count(*) from {lifecycle}",
+    )
+    assert 0 < written < total
+    customer = (
+        "(select customer_id from intermediate.int_identity__customers where record_key = '{}')"
+    )
+    peter = _rows_where(
+        later_month[0],
+        f"select activity_month, lifecycle_stage, previous_stage, resolved_at = {last_build} "
+        f"from {lifecycle} where customer_id = {customer.format('webshop:users:U-2')} "
+        "order by activity_month",
+    )
+    assert [row[1:] for row in peter] == [
+        ("first_time_buyer", None, False),
+        ("first_time_buyer", "first_time_buyer", False),
+        ("first_time_buyer", "first_time_buyer", False),
+        *[("first_time_buyer", "first_time_buyer", True)] * 3,
+        ("lapsed", "first_time_buyer", True),
+        ("lapsed", "lapsed", True),
+        ("lapsed", "lapsed", True),
+    ]
+    assert [row[0] for row in peter] == [date(2026, month, 1) for month in range(1, 10)]
+    anna_march = _row(
+        later_month[0],
+        f"select average_satisfaction_score, resolved_at = {last_build} from {lifecycle} "
+        f"where customer_id = {customer.format('webshop:users:U-1')} "
+        "and activity_month = date '2026-03-01'",
+    )
+    assert anna_march == (2.0, True)
+    maria = _row(
+        later_month[0],
+        f"select min(activity_month) from {lifecycle} "
+        f"where customer_id = {customer.format('webshop:users:U-4')}",
+    )
+    assert maria == (date(2026, 1, 1),)
 
 
 def test_a_merged_customer_loses_its_golden_record(builds, next_day):

@@ -54,13 +54,18 @@ def normalized(value: object) -> object:
     return value
 
 
-# Columns stamped with the build's start time: two builds never share it.
-BUILD_STAMPS = {"customer_id_history": "changed_at", "fct_revenue": "resolved_at"}
+# Columns stamped with the build's start time (two builds never share it), and fingerprints
+# summed from each engine's own 64-bit hash (DuckDB's hash, Spark's xxhash64).
+BUILD_STAMPS = {
+    "customer_id_history": ("changed_at",),
+    "fct_revenue": ("resolved_at",),
+    "mart_customer_lifecycle": ("resolved_at", "input_signature"),
+}
 
 
 def table_rows(connection: duckdb.DuckDBPyConnection, relation: str, name: str) -> list[tuple]:
-    stamp = BUILD_STAMPS.get(name)
-    columns = f"* exclude ({stamp})" if stamp else "*"
+    stamps = BUILD_STAMPS.get(name)
+    columns = f"* exclude ({', '.join(stamps)})" if stamps else "*"
     rows = connection.sql(f"select {columns} from {relation}").fetchall()
     return sorted((tuple(normalized(v) for v in row) for row in rows), key=repr)
 
