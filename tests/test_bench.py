@@ -42,7 +42,8 @@ def bench(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        # Generous: about 3 minutes alone, and more than 5 on a 2-core host busy with more.
+        timeout=1200,
         check=False,
     )
 
