@@ -194,15 +194,13 @@ transform(array(named_struct('s1', {{ a }}, 's2', {{ b }})), pair ->
     column gamma_<comparison> per comparison. Names compare order-insensitively (the better of
     given/family straight or swapped). Emails compare exactly or by their canonical key only:
     addresses are built from names, so similar addresses of namesakes say nothing more than
-    the names do. `similarities`: the alias of name_similarities' relation where the pair has
-    one (DuckDB), else none (each similarity is worked out where it is read). -#}
-{% macro comparison_vector(l, r, similarities=none) -%}
+    the names do. The name similarities come from name_similarities, rendered after the
+    pair's join. -#}
+{% macro comparison_vector(l, r) -%}
     {%- set threshold = var('identity_similarity_threshold') -%}
     {%- set part_similarity = {} -%}
     {%- for l_part, r_part in [('given', 'given'), ('family', 'family'), ('given', 'family'), ('family', 'given')] -%}
-        {%- do part_similarity.update({l_part ~ '_' ~ r_part:
-            similarities ~ '.' ~ l_part ~ '_' ~ r_part if similarities
-            else string_similarity(l ~ '.' ~ l_part ~ '_std', r ~ '.' ~ r_part ~ '_std')}) -%}
+        {%- do part_similarity.update({l_part ~ '_' ~ r_part: 'name_similarities.' ~ l_part ~ '_' ~ r_part}) -%}
     {%- endfor -%}
     case
         when {{ l }}.given_std is null or {{ r }}.given_std is null then null
@@ -257,18 +255,12 @@ transform(array(named_struct('s1', {{ a }}, 's2', {{ b }})), pair ->
     end as gamma_tax_id
 {%- endmacro %}
 
-{#- The similarities of two records' name parts, straight and swapped, worked out once per pair
-    where the engine can: comparison_vector reads each several times (name_level), and DuckDB
-    does not share a call between the branches of a case (a third of the u probabilities' time
-    at 100,000 customers). On DuckDB a lateral subquery to render after the pair's join, whose
-    alias `name_similarities` goes to comparison_vector; on Spark nothing (none), and
-    comparison_vector works each similarity out where it is read, as before. -#}
+{#- The similarities of two records' name parts, straight and swapped, worked out once per pair:
+    comparison_vector reads each several times (name_level). A lateral subquery rendered after
+    the pair's join, its alias `name_similarities`. Without it DuckDB worked each call out in
+    every branch of a case that read it (a third of the u probabilities' time at 100,000
+    customers), and Spark planned every copy of the similarity expressions. -#}
 {% macro name_similarities(l, r) -%}
-    {{ return(adapter.dispatch('name_similarities')(l, r)) }}
-{%- endmacro %}
-{% macro default__name_similarities(l, r) -%}
-{%- endmacro %}
-{% macro duckdb__name_similarities(l, r) -%}
 cross join lateral (
     select
         {%- for l_part, r_part in [('given', 'given'), ('family', 'family'), ('given', 'family'), ('family', 'given')] %}

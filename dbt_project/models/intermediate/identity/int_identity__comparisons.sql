@@ -30,14 +30,13 @@ features as {{ inlined_cte() }} (select * from {{ ref('int_identity__record_feat
 ),
 {% endfor %}
 
-{%- set similarities = name_similarities('l', 'r') %}
 compared as (
     select
         pairs.record_key_l,
         pairs.record_key_r,
         pairs.blocking_rule,
         l.is_business,
-        {{ comparison_vector('l', 'r', 'name_similarities' if similarities | trim else none) }},
+        {{ comparison_vector('l', 'r') }},
         {% for comparison, column in tf_columns.items() %}
         {{ comparison }}_frequencies.term_frequency as tf_{{ comparison }},
         {% endfor %}
@@ -51,7 +50,7 @@ compared as (
     from pairs
     inner join features as l on pairs.record_key_l = l.record_key
     inner join features as r on pairs.record_key_r = r.record_key
-    {{ similarities }}
+    {{ name_similarities('l', 'r') }}
     {% for comparison, column in tf_columns.items() %}
     left join {{ comparison }}_frequencies on l.{{ column }} = {{ comparison }}_frequencies.value
     {% endfor %}

@@ -34,12 +34,11 @@ partnered as (
     {% endfor %}
 ),
 
-{%- set similarities = name_similarities('l', 'r') %}
 random_pairs as (
-    select {{ comparison_vector('l', 'r', 'name_similarities' if similarities | trim else none) }}
+    select {{ comparison_vector('l', 'r') }}
     from partnered as l
     inner join shuffled as r on r.position = l.partner_position
-    {{ similarities }}
+    {{ name_similarities('l', 'r') }}
 ),
 
 all_levels as (
@@ -52,12 +51,25 @@ all_levels as (
     {% endfor %}
 ),
 
+{#- each pair's level of every comparison, in one read of random_pairs: Spark inlines a CTE
+    wherever it is read, and one read per comparison planned the name similarities once per
+    comparison (most of this model's time on Spark, on any data) -#}
+pair_levels as (
+    select
+        compared.comparison,
+        case compared.comparison
+            {%- for comparison in comparisons %}
+            when '{{ comparison }}' then random_pairs.gamma_{{ comparison }}
+            {%- endfor %}
+        end as level
+    from random_pairs
+    cross join (
+        values {% for comparison in comparisons %}('{{ comparison }}'){% if not loop.last %}, {% endif %}{% endfor %}
+    ) as compared (comparison)
+),
+
 random_levels as (
-    {% for comparison in comparisons %}
-    select '{{ comparison }}' as comparison, gamma_{{ comparison }} as level
-    from random_pairs where gamma_{{ comparison }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select comparison, level from pair_levels where level is not null
 ),
 
 final as (
