@@ -3,7 +3,8 @@
 orchestration/dagster_storage.py keeps the event log's connections open between statements. What
 must not change with it: every event a run stores reaches its run database and the cross-run
 index (also when two processes write at once), the UI's live view of a run still hears of each
-commit, and a forked child or a wiped instance never writes through a stale connection.
+commit, and a forked child or a wiped instance never writes through a stale connection. And a new
+home is created by one process, also when two start on it together.
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ def test_cdw_writes_the_pooled_sqlite_storage_or_postgres_when_asked(
     assert ref.storage_data.class_name == "DagsterPostgresStorage"
 
 
+def test_an_existing_dagster_yaml_is_left_alone_without_taking_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    _ensure_dagster_home(home)
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    assert sorted(p.name for p in home.iterdir()) == ["dagster.yaml"]  # no lock, no storage
+
+
 # Two processes run a small asset job (an asset, its check) on one instance, at the same time.
 WRITER = textwrap.dedent("""
     import sys
@@ -90,8 +103,8 @@ def test_two_processes_storing_runs_at_once_lose_no_event(
     monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
     home = tmp_path / "dagster_home"
     _ensure_dagster_home(home)
-    # Made first, as by an earlier load: Dagster's run storage does not survive two processes
-    # creating its tables at once ("table run_tags already exists"), with or without this storage.
+    # _ensure_dagster_home created the storage: Dagster's does not survive two processes creating
+    # its tables at once ("table run_tags already exists"; the new-home test), with or without ours.
     assert run_histories(home) == []
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     runs_each = 6
