@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from orchestration.locks import writer_lock
 from orchestration.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,11 +81,38 @@ storage:
 
 
 def _ensure_dagster_home(home: Path) -> None:
-    home.mkdir(parents=True, exist_ok=True)
+    """Write `home/dagster.yaml` and create its SQLite storage, once, if there is no dagster.yaml.
+
+    Two processes started together on a new home both created Dagster's SQLite schema ("table
+    run_tags already exists"), and one could read the other's half-written dagster.yaml. So the
+    first takes the home's lock, creates the storage, and only then renames the finished
+    dagster.yaml into place: a dagster.yaml present means a ready home, checked without the lock
+    (one stat); a process that waited for the lock finds it there and leaves. An existing
+    dagster.yaml is never touched. PostgreSQL storage is left to Dagster, which retries a
+    concurrent creation, so a command needs no database server until it opens the instance."""
     config = home / "dagster.yaml"
-    if not config.exists():
-        storage = DAGSTER_PG_STORAGE if os.environ.get("DAGSTER_PG_URL") else DAGSTER_SQLITE_STORAGE
-        config.write_text(DAGSTER_INSTANCE_CONFIG + storage)
+    if config.exists():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    postgres = bool(os.environ.get("DAGSTER_PG_URL"))
+    if not postgres:
+        # Imported before the lock (about a second), so that it is held while creating only.
+        from orchestration.dagster_storage import DagsterPooledSqliteStorage
+    with writer_lock(home / "dagster.yaml.lock", timeout_s=300, poll_s=0.02):
+        if config.exists():  # made by the process we waited for
+            return
+        if not postgres:
+            DagsterPooledSqliteStorage.from_local(str(home)).dispose()
+        storage = DAGSTER_PG_STORAGE if postgres else DAGSTER_SQLITE_STORAGE
+        written = home / f".dagster.yaml.{os.getpid()}.tmp"
+        try:
+            with written.open("w") as handle:
+                handle.write(DAGSTER_INSTANCE_CONFIG + storage)
+                handle.flush()
+                os.fsync(handle.fileno())
+            written.replace(config)
+        finally:
+            written.unlink(missing_ok=True)
 
 
 @app.command()

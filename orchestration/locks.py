@@ -9,6 +9,9 @@ row, so the partitions of one entity must become visible in the order of their s
 partition is stamped when its writing starts and appears when it ends; two loads of one entity
 at once (two load dates of a backfill) could otherwise show the later stamp first, and a build
 between them would leave the other below its watermark for good.
+
+A new Dagster home: its `dagster.yaml` and instance storage are made by one process at a time
+(orchestration/cli.py).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class WarehouseBusy(RuntimeError):
 
 
 @contextmanager
-def writer_lock(lock_path: Path, timeout_s: float = 1800.0) -> Iterator[None]:
+def writer_lock(lock_path: Path, timeout_s: float = 1800.0, poll_s: float = 0.5) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s
     with lock_path.open("a+") as handle:
@@ -36,10 +39,10 @@ def writer_lock(lock_path: Path, timeout_s: float = 1800.0) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise WarehouseBusy(
-                        f"{lock_path}: another load has held it for over "
+                        f"{lock_path}: another process has held it for over "
                         f"{timeout_s:.0f}s; wait for it to finish or stop it"
                     ) from None
-                time.sleep(0.5)
+                time.sleep(poll_s)
         try:
             yield
         finally:

@@ -3,7 +3,8 @@
 orchestration/dagster_storage.py keeps the event log's connections open between statements. What
 must not change with it: every event a run stores reaches its run database and the cross-run
 index (also when two processes write at once), the UI's live view of a run still hears of each
-commit, and a forked child or a wiped instance never writes through a stale connection.
+commit, and a forked child or a wiped instance never writes through a stale connection. And a new
+home is created by one process, also when two start on it together.
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ def test_cdw_writes_the_pooled_sqlite_storage_or_postgres_when_asked(
     assert ref.storage_data.class_name == "DagsterPostgresStorage"
 
 
+def test_an_existing_dagster_yaml_is_left_alone_without_taking_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    _ensure_dagster_home(home)
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    assert sorted(p.name for p in home.iterdir()) == ["dagster.yaml"]  # no lock, no storage
+
+
 # Two processes run a small asset job (an asset, its check) on one instance, at the same time.
 WRITER = textwrap.dedent("""
     import sys
@@ -90,8 +103,8 @@ def test_two_processes_storing_runs_at_once_lose_no_event(
     monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
     home = tmp_path / "dagster_home"
     _ensure_dagster_home(home)
-    # Made first, as by an earlier load: Dagster's run storage does not survive two processes
-    # creating its tables at once ("table run_tags already exists"), with or without this storage.
+    # _ensure_dagster_home created the storage: Dagster's does not survive two processes creating
+    # its tables at once ("table run_tags already exists"; the new-home test), with or without ours.
     assert run_histories(home) == []
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     runs_each = 6
@@ -173,3 +186,69 @@ def test_commits_in_wal_mode_do_not_wait_for_the_disk(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL: 2)
     storage.dispose()
+
+
+# One `cdw` process on a new home, started at the same moment as another (the barrier): it creates
+# the home as the CLI's callback does, then stores a run as a load would. Imports come first, so
+# that the two meet where the home is made, not in Python's start-up.
+NEW_HOME = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    import dagster as dg
+    from orchestration.cli import _ensure_dagster_home
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
+    def numbers():
+        yield dg.MaterializeResult(metadata={"writer": sys.argv[1]})
+        yield dg.AssetCheckResult(passed=True)
+
+    job = dg.Definitions(assets=[numbers]).resolve_implicit_global_asset_job_def()
+    name, barrier, failures = sys.argv[1], Path(sys.argv[2]), 0
+    for home in map(Path, sys.argv[3:]):
+        (barrier / f"{home.name}.{name}").touch()
+        while len(list(barrier.glob(f"{home.name}.*"))) < 2:
+            time.sleep(0.0005)
+        os.environ["DAGSTER_HOME"] = str(home)
+        try:
+            _ensure_dagster_home(home)
+            with dg.DagsterInstance.get() as instance:
+                assert job.execute_in_process(instance=instance).success
+        except Exception as error:
+            failures += 1
+            print(f"{home.name}: {type(error).__name__}: {error}".splitlines()[0])
+    sys.exit(failures)
+""")
+
+
+def test_two_processes_creating_one_new_home_at_once_both_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both created Dagster's SQLite schema at once ("table run_tags already exists"), and one
+    could read the other's half-written dagster.yaml. Several new homes, two processes each."""
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    homes = [tmp_path / f"home{n}" for n in range(5)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {**os.environ}
+    env.pop("DAGSTER_HOME", None)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", NEW_HOME, name, str(barrier), *map(str, homes)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,  # a line per failed home
+            stderr=subprocess.PIPE,  # Dagster's run logs; their tail if a process crashed
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    outcomes = [(*process.communicate(timeout=300), process.returncode) for process in processes]
+    assert [code for *_, code in outcomes] == [0, 0], "\n".join(
+        out + err[-2000:] for out, err, _ in outcomes
+    )
+    for home in homes:
+        histories = run_histories(home)
+        assert len(histories) == 2
+        for history in histories:
+            assert history.storage == "PooledSqliteEventLogStorage"
+            assert_fully_recorded(history)
