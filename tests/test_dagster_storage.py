@@ -80,8 +80,8 @@ def test_an_existing_dagster_yaml_is_left_alone_without_taking_the_lock(
     assert sorted(p.name for p in home.iterdir()) == ["dagster.yaml"]  # no lock, no storage
 
 
-# Two processes run a small asset job (an asset, its check) on one instance, at the same time.
-WRITER = textwrap.dedent("""
+# A small asset job (an asset, its check) for the scripts below, named by argv[1].
+ASSET_JOB = textwrap.dedent("""
     import sys
     import dagster as dg
 
@@ -91,6 +91,10 @@ WRITER = textwrap.dedent("""
         yield dg.AssetCheckResult(passed=True)
 
     job = dg.Definitions(assets=[numbers]).resolve_implicit_global_asset_job_def()
+""")
+
+# Two processes run the job on one instance, at the same time.
+WRITER = ASSET_JOB + textwrap.dedent("""
     with dg.DagsterInstance.get() as instance:
         for _ in range(int(sys.argv[2])):
             assert job.execute_in_process(instance=instance).success
@@ -191,18 +195,11 @@ def test_commits_in_wal_mode_do_not_wait_for_the_disk(tmp_path: Path) -> None:
 # One `cdw` process on a new home, started at the same moment as another (the barrier): it creates
 # the home as the CLI's callback does, then stores a run as a load would. Imports come first, so
 # that the two meet where the home is made, not in Python's start-up.
-NEW_HOME = textwrap.dedent("""
-    import os, sys, time
+NEW_HOME = ASSET_JOB + textwrap.dedent("""
+    import os, time
     from pathlib import Path
-    import dagster as dg
     from orchestration.cli import _ensure_dagster_home
 
-    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
-    def numbers():
-        yield dg.MaterializeResult(metadata={"writer": sys.argv[1]})
-        yield dg.AssetCheckResult(passed=True)
-
-    job = dg.Definitions(assets=[numbers]).resolve_implicit_global_asset_job_def()
     name, barrier, failures = sys.argv[1], Path(sys.argv[2]), 0
     for home in map(Path, sys.argv[3:]):
         (barrier / f"{home.name}.{name}").touch()
