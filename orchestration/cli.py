@@ -95,8 +95,10 @@ def _ensure_dagster_home(home: Path) -> None:
         return
     home.mkdir(parents=True, exist_ok=True)
     postgres = bool(os.environ.get("DAGSTER_PG_URL"))
+    # Imported before the lock (about a second), so that it is held while creating only.
+    from orchestration.publish import write_text_atomically
+
     if not postgres:
-        # Imported before the lock (about a second), so that it is held while creating only.
         from orchestration.dagster_storage import DagsterPooledSqliteStorage
     with writer_lock(home / "dagster.yaml.lock", timeout_s=300, poll_s=0.02):
         if config.exists():  # made by the process we waited for
@@ -104,15 +106,7 @@ def _ensure_dagster_home(home: Path) -> None:
         if not postgres:
             DagsterPooledSqliteStorage.from_local(str(home)).dispose()
         storage = DAGSTER_PG_STORAGE if postgres else DAGSTER_SQLITE_STORAGE
-        written = home / f".dagster.yaml.{os.getpid()}.tmp"
-        try:
-            with written.open("w") as handle:
-                handle.write(DAGSTER_INSTANCE_CONFIG + storage)
-                handle.flush()
-                os.fsync(handle.fileno())
-            written.replace(config)
-        finally:
-            written.unlink(missing_ok=True)
+        write_text_atomically(config, DAGSTER_INSTANCE_CONFIG + storage)
 
 
 @app.command()

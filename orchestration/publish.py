@@ -270,6 +270,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_text_atomically(target: Path, text: str) -> None:
+    """Write `target` whole or not at all: a crash leaves the previous file (or none) or this one.
+    A temporary file beside it, fsynced, renamed over it, then the directory fsynced."""
+    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        _fsync_file(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(target.parent)
+
+
 def _fsync_tree(root: Path) -> None:
     for path in root.iterdir():
         if path.is_file():
@@ -326,15 +339,7 @@ def record_build(
         failed_blocking=tuple(sorted(failed_blocking)),
         warehouse=warehouse_fingerprint(settings) if settings.warehouse_path.exists() else {},
     )
-    target = settings.data_dir / BUILD_RECORD
-    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps(record.__dict__, indent=1), encoding="utf-8")
-        _fsync_file(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(settings.data_dir)
+    write_text_atomically(settings.data_dir / BUILD_RECORD, json.dumps(record.__dict__, indent=1))
     return record
 
 

@@ -198,10 +198,6 @@ transform(array(named_struct('s1', {{ a }}, 's2', {{ b }})), pair ->
     pair's join. -#}
 {% macro comparison_vector(l, r) -%}
     {%- set threshold = var('identity_similarity_threshold') -%}
-    {%- set part_similarity = {} -%}
-    {%- for l_part, r_part in [('given', 'given'), ('family', 'family'), ('given', 'family'), ('family', 'given')] -%}
-        {%- do part_similarity.update({l_part ~ '_' ~ r_part: 'name_similarities.' ~ l_part ~ '_' ~ r_part}) -%}
-    {%- endfor -%}
     case
         when {{ l }}.given_std is null or {{ r }}.given_std is null then null
         when {{ l }}.name_std = {{ r }}.name_std then 4
@@ -210,8 +206,8 @@ transform(array(named_struct('s1', {{ a }}, 's2', {{ b }})), pair ->
             order with the higher similarity sum, by which a name change (same given name, new
             family name: level 1) lost to two half-similar halves swapped (level 0), and not
             the higher level, which is not an order (2, another given name, is a conflict) #}
-        when {{ name_level(part_similarity.given_family, part_similarity.family_given) }} = 3 then 3
-        else {{ name_level(part_similarity.given_given, part_similarity.family_family) }}
+        when {{ name_level('name_similarities.given_family', 'name_similarities.family_given') }} = 3 then 3
+        else {{ name_level('name_similarities.given_given', 'name_similarities.family_family') }}
     end as gamma_name,
     case
         when {{ l }}.email is null or {{ r }}.email is null then null
